@@ -1,0 +1,36 @@
+// The one place AWS SDK clients are created. Every client uses the SDK's standard retry mode
+// (exponential backoff with jitter) with a bounded number of attempts, so throttling is
+// retried a few times and then surfaces as an error instead of stalling a request.
+
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+
+export const MAX_ATTEMPTS = 5;
+
+export interface AwsClients {
+  readonly ecs: ECSClient;
+  readonly logs: CloudWatchLogsClient;
+}
+
+export interface ClientOptions {
+  readonly region?: string;
+  /** Overrides AWS_ENDPOINT_URL, e.g. the sandbox's moto server. */
+  readonly endpoint?: string;
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  readonly maxAttempts?: number;
+}
+
+export function clientConfig(options: ClientOptions = {}) {
+  return {
+    maxAttempts: options.maxAttempts ?? MAX_ATTEMPTS,
+    retryMode: 'standard',
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  } as const;
+}
+
+export function createClients(options: ClientOptions = {}): AwsClients {
+  const config = clientConfig(options);
+  return { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config) };
+}

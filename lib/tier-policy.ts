@@ -1,0 +1,78 @@
+// The execute-api:Invoke policy of each tier, derived from the route table. The stack turns
+// it into one managed policy per tier; the sandbox evaluates the very same statements.
+//
+// IAM wildcards match across `/`, so `GET/services/*` would also match an operate route such
+// as `GET/services/*/config/*`. Where an allowed pattern reaches a route of another tier, the
+// policy denies that route explicitly; a route table where that cannot work fails here.
+
+import { iamResourcePath, ROUTES, ROUTE_IDS, RouteId, routesOfTier, Tier } from '../lambdas/shared/routes';
+
+export interface PolicyStatementJson {
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action: string;
+  readonly Resource: string[];
+}
+
+/** `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE`, with no trailing slash. */
+export type ApiArnBase = string;
+
+export function routeResourceArn(base: ApiArnBase, id: RouteId): string {
+  const route = ROUTES[id];
+  return `${base}/${route.method}/${iamResourcePath(route.path)}`;
+}
+
+/** A concrete request ARN for a route, with a sample value in every path parameter. */
+export function sampleRequestArn(base: ApiArnBase, id: RouteId): string {
+  const route = ROUTES[id];
+  const path = route.path.replace(/^\//, '').replace(/\{[^}]+\+\}/g, 'a/b').replace(/\{[^}]+\}/g, 'x');
+  return `${base}/${route.method}/${path}`;
+}
+
+/** IAM ARN matching: `*` matches any run of characters (including `/`), `?` one character. */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .split('')
+    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${regex}$`, 's').test(arn);
+}
+
+export function tierPolicyStatements(tier: Tier, base: ApiArnBase): PolicyStatementJson[] {
+  const own = routesOfTier(tier);
+  if (own.length === 0) return [];
+  const allowed = own.map((id) => routeResourceArn(base, id));
+  const reachedForeign = ROUTE_IDS.filter(
+    (id) => ROUTES[id].tier !== tier && allowed.some((p) => arnMatches(p, sampleRequestArn(base, id))),
+  );
+  for (const foreign of reachedForeign) {
+    const deny = routeResourceArn(base, foreign);
+    const blockedOwn = own.find((id) => arnMatches(deny, sampleRequestArn(base, id)));
+    if (blockedOwn) {
+      throw new Error(
+        `Route table conflict: ${ROUTES[foreign].method} ${ROUTES[foreign].path} (${ROUTES[foreign].tier}) and ` +
+          `${ROUTES[blockedOwn].method} ${ROUTES[blockedOwn].path} (${tier}) cannot be told apart by IAM. ` +
+          'Give one of them a distinct literal path segment.',
+      );
+    }
+  }
+  const statements: PolicyStatementJson[] = [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: allowed }];
+  if (reachedForeign.length > 0) {
+    statements.push({
+      Effect: 'Deny',
+      Action: 'execute-api:Invoke',
+      Resource: reachedForeign.map((id) => routeResourceArn(base, id)),
+    });
+  }
+  return statements;
+}
+
+/**
+ * Evaluates identity-policy statements the way IAM does for one action on one resource:
+ * an explicit Deny wins, then any Allow, otherwise the implicit deny.
+ */
+export function isAllowed(statements: readonly PolicyStatementJson[], action: string, resource: string): boolean {
+  const applies = (s: PolicyStatementJson) =>
+    arnMatches(s.Action, action) && s.Resource.some((pattern) => arnMatches(pattern, resource));
+  if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return false;
+  return statements.some((s) => s.Effect === 'Allow' && applies(s));
+}

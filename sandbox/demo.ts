@@ -1,0 +1,221 @@
+// The sandbox demo: the same shape as the stack's demo (a cluster with a Fargate service
+// `web` that has ECS Exec on, a `web` and a `worker` container logging with awslogs), seeded
+// into moto with running tasks, history in its log group, and two tasks that failed for
+// known reasons (an image that cannot be pulled, and an out-of-memory kill).
+
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  ContainerDefinition,
+  CreateClusterCommand,
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+} from '@aws-sdk/client-ecs';
+import { SidekickConfig } from '../lib/config';
+import { streamName, taskIdOf } from '../lambdas/shared/ecs-lookup';
+import { backfill, LogTarget } from './log-producer';
+import { SandboxRuntime, TaskState } from './runtime';
+
+export const SANDBOX_REGION = 'us-east-1';
+/** moto's default account. */
+export const SANDBOX_ACCOUNT = '123456789012';
+
+export const DEMO = {
+  cluster: 'sidekick-demo',
+  service: 'web',
+  family: 'sidekick-demo-web',
+  logGroup: '/ecs-sidekick/demo/web',
+  streamPrefix: 'web',
+  containers: ['web', 'worker'],
+} as const;
+
+export const DEMO_CONFIG: SidekickConfig = {
+  services: { web: { cluster: DEMO.cluster, service: DEMO.service, logGroups: [DEMO.logGroup] } },
+};
+
+export interface Network {
+  readonly subnets: string[];
+  readonly securityGroups: string[];
+}
+
+export interface DemoClients {
+  readonly ecs: ECSClient;
+  readonly ec2: EC2Client;
+  readonly logs: CloudWatchLogsClient;
+}
+
+export interface SeededDemo {
+  readonly network: Network;
+  readonly goodTaskDefinition: string;
+  readonly runningTasks: readonly string[];
+  readonly failedTasks: readonly { readonly id: string; readonly cause: string }[];
+  /** The streams the log producer should keep writing to. */
+  readonly liveStreams: readonly LogTarget[];
+}
+
+export async function createNetwork(ec2: EC2Client): Promise<Network> {
+  const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+  const vpcId = vpc.Vpc!.VpcId!;
+  const subnets = await Promise.all(
+    ['10.0.1.0/24', '10.0.2.0/24'].map((cidr) => ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr }))),
+  );
+  const sg = await ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: 'sidekick-demo-web', Description: 'demo service', VpcId: vpcId }),
+  );
+  return { subnets: subnets.map((s) => s.Subnet!.SubnetId!), securityGroups: [sg.GroupId!] };
+}
+
+export function demoContainer(name: string, image: string, options: Partial<ContainerDefinition> = {}): ContainerDefinition {
+  return {
+    name,
+    image,
+    memory: 256,
+    essential: name === 'web',
+    linuxParameters: { initProcessEnabled: true },
+    logConfiguration: {
+      logDriver: 'awslogs',
+      options: { 'awslogs-group': DEMO.logGroup, 'awslogs-stream-prefix': DEMO.streamPrefix, 'awslogs-region': SANDBOX_REGION },
+    },
+    ...options,
+  };
+}
+
+export async function registerDemoTaskDefinition(ecs: ECSClient, webImage: string): Promise<string> {
+  const out = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: DEMO.family,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [demoContainer('web', webImage), demoContainer('worker', 'public.ecr.aws/docker/library/busybox:stable')],
+    }),
+  );
+  return out.taskDefinition!.taskDefinitionArn!;
+}
+
+/** Starts a task the way the service scheduler does: group `service:<name>`. */
+export async function runServiceTask(
+  ecs: ECSClient,
+  network: Network,
+  taskDefinition: string,
+  options: { cluster?: string; service?: string; execEnabled?: boolean } = {},
+): Promise<string> {
+  const out = await ecs.send(
+    new RunTaskCommand({
+      cluster: options.cluster ?? DEMO.cluster,
+      taskDefinition,
+      launchType: 'FARGATE',
+      group: `service:${options.service ?? DEMO.service}`,
+      startedBy: 'ecs-svc/0000000000000000001',
+      enableExecuteCommand: options.execEnabled ?? true,
+      networkConfiguration: { awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups } },
+    }),
+  );
+  return taskIdOf(out.tasks![0]!.taskArn);
+}
+
+/** Reports a task as stopped, with what ECS would say about it. */
+export async function reportStopped(runtime: SandboxRuntime, state: Omit<TaskState, 'lastStatus' | 'desiredStatus'>) {
+  const at = state.stoppedAt ?? Date.now();
+  await runtime.setTaskState({
+    lastStatus: 'STOPPED',
+    desiredStatus: 'STOPPED',
+    stoppingAt: at,
+    stoppedAt: at,
+    executionStoppedAt: at,
+    ...state,
+  });
+}
+
+export async function seedDemo(clients: DemoClients, runtime: SandboxRuntime, now = Date.now()): Promise<SeededDemo> {
+  const network = await createNetwork(clients.ec2);
+  await clients.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
+  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
+  const good = await registerDemoTaskDefinition(clients.ecs, 'public.ecr.aws/nginx/nginx:1.27');
+  await clients.ecs.send(
+    new CreateServiceCommand({
+      cluster: DEMO.cluster,
+      serviceName: DEMO.service,
+      taskDefinition: good,
+      desiredCount: 2,
+      launchType: 'FARGATE',
+      enableExecuteCommand: true,
+      networkConfiguration: { awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups } },
+    }),
+  );
+  const say = (event: string, eventAt: number) =>
+    runtime.setServiceState({ cluster: DEMO.cluster, service: DEMO.service, event, eventAt });
+
+  // A deploy of a mistyped image tag: the task never starts and never writes a log line.
+  const bad = await registerDemoTaskDefinition(clients.ecs, 'public.ecr.aws/nginx/nginx:1.27-typo');
+  const pullFailed = await runServiceTask(clients.ecs, network, bad);
+  const pullError =
+    'CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref public.ecr.aws/nginx/nginx:1.27-typo: public.ecr.aws/nginx/nginx:1.27-typo: not found';
+  await say(`(service ${DEMO.service}) has started 1 tasks: (task ${pullFailed}).`, now - 21 * 60_000);
+  await reportStopped(runtime, {
+    cluster: DEMO.cluster,
+    task: pullFailed,
+    stopCode: 'TaskFailedToStart',
+    stoppedReason: pullError,
+    createdAt: now - 21 * 60_000,
+    startedAt: null,
+    pullStartedAt: now - 21 * 60_000,
+    pullStoppedAt: null,
+    stoppedAt: now - 20 * 60_000,
+    containers: [
+      { name: 'web', lastStatus: 'STOPPED', reason: pullError },
+      { name: 'worker', lastStatus: 'STOPPED' },
+    ],
+  });
+  await say(`(service ${DEMO.service}) deployment ecs-svc/0000000000000000002 deployment failed: tasks failed to start.`, now - 19 * 60_000);
+  await say(`(service ${DEMO.service}) rolling back to deployment ecs-svc/0000000000000000001.`, now - 19 * 60_000 + 1000);
+
+  // A task of the good revision that ran, logged, and was killed for its memory use.
+  const oomKilled = await runServiceTask(clients.ecs, network, good);
+  const oomStream: LogTarget = { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, 'web', oomKilled), container: 'web' };
+  await backfill(clients.logs, oomStream, now - 12 * 60_000, now - 10 * 60_000, 40, (_, at, n) =>
+    n < 39 ? `INFO warming cache: ${(n + 1) * 12} MiB loaded ${new Date(at).toISOString()}` : 'WARN cache at 470 MiB of 512 MiB',
+  );
+  const oomWorker: LogTarget = { ...oomStream, stream: streamName(DEMO.streamPrefix, 'worker', oomKilled), container: 'worker' };
+  await backfill(clients.logs, oomWorker, now - 12 * 60_000, now - 10 * 60_000, 20);
+  await reportStopped(runtime, {
+    cluster: DEMO.cluster,
+    task: oomKilled,
+    stopCode: 'EssentialContainerExited',
+    stoppedReason: 'Essential container in task exited',
+    createdAt: now - 13 * 60_000,
+    startedAt: now - 12 * 60_000,
+    stoppedAt: now - 10 * 60_000,
+    containers: [
+      { name: 'web', lastStatus: 'STOPPED', exitCode: 137, reason: 'OutOfMemoryError: Container killed due to memory usage' },
+      { name: 'worker', lastStatus: 'STOPPED', exitCode: 143 },
+    ],
+  });
+  await say(`(service ${DEMO.service}) has stopped 1 running tasks: (task ${oomKilled}).`, now - 10 * 60_000);
+
+  const runningTasks = [await runServiceTask(clients.ecs, network, good), await runServiceTask(clients.ecs, network, good)];
+  const liveStreams = runningTasks.flatMap((task) =>
+    DEMO.containers.map((container) => ({ logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container })),
+  );
+  for (const target of liveStreams) await backfill(clients.logs, target, now - 15 * 60_000, now - 1000, 450);
+  for (const task of runningTasks) {
+    await runtime.setTaskState({ cluster: DEMO.cluster, task, createdAt: now - 9 * 60_000, startedAt: now - 9 * 60_000 + 20_000, healthStatus: 'HEALTHY' });
+  }
+  await say(`(service ${DEMO.service}) has started 2 tasks: (task ${runningTasks[0]}) (task ${runningTasks[1]}).`, now - 9 * 60_000);
+  await runtime.setServiceState({ cluster: DEMO.cluster, service: DEMO.service, runningCount: 2, pendingCount: 0, rolloutState: 'COMPLETED' });
+  await say(`(service ${DEMO.service}) has reached a steady state.`, now - 8 * 60_000);
+
+  return {
+    network,
+    goodTaskDefinition: good,
+    runningTasks,
+    failedTasks: [
+      { id: pullFailed, cause: 'IMAGE_PULL' },
+      { id: oomKilled, cause: 'OOM' },
+    ],
+    liveStreams,
+  };
+}
