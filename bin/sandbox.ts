@@ -7,7 +7,10 @@ import { startSandbox } from '../sandbox/sandbox';
 const program = new Command()
   .name('sandbox')
   .description('ecs-sidekick on your machine: moto as AWS, the demo seeded, the API checking SigV4 and tiers')
-  .option('--aws-endpoint <url>', 'use an AWS endpoint that is already running instead of starting moto (no demo seeding)')
+  .option(
+    '--aws-endpoint <url>',
+    'use an AWS endpoint that is already running instead of starting moto (no demo seeding)',
+  )
   .option('--config <file>', "an ecs-sidekick config file (default: the demo's)")
   .option('--seed', 'seed the demo even with --aws-endpoint')
   .option('--no-seed', 'do not seed the demo')
@@ -32,7 +35,10 @@ async function main() {
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     stateDir: opts.stateDir,
-    onRequest: (r) => console.log(`${new Date().toISOString()} ${r.method} ${r.path} → ${r.status} (${r.caller}, ${r.durationMs} ms)`),
+    onRequest: (r) =>
+      console.log(
+        `${new Date().toISOString()} ${r.method} ${r.path} → ${r.status} (${r.caller}, ${r.durationMs} ms)`,
+      ),
   });
   console.log(`ecs-sidekick sandbox is up (${((Date.now() - started) / 1000).toFixed(1)} s)
   API:  ${sandbox.apiUrl}   (SigV4 required; the stack's tier policies apply)

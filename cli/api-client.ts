@@ -15,7 +15,12 @@ export interface ApiClient {
 
 export function createApiClient(connection: Connection, fetchImpl: typeof fetch = fetch): ApiClient {
   return {
-    async call<T>(routeId: RouteId, params: Record<string, string>, query: Query = {}, body?: unknown): Promise<T> {
+    async call<T>(
+      routeId: RouteId,
+      params: Record<string, string>,
+      query: Query = {},
+      body?: unknown,
+    ): Promise<T> {
       const route = ROUTES[routeId];
       const base = new URL(connection.apiUrl);
       const routePath = route.path.replace(/\{([A-Za-z0-9_]+)\+?\}/g, (_, name: string) => {
@@ -24,8 +29,12 @@ export function createApiClient(connection: Connection, fetchImpl: typeof fetch 
         return encodeURIComponent(value);
       });
       const path = `${base.pathname.replace(/\/$/, '')}${routePath}`;
-      const queryEntries = Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined);
-      const search = queryEntries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
+      const queryEntries = Object.entries(query).filter(
+        (e): e is [string, string | number] => e[1] !== undefined,
+      );
+      const search = queryEntries
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+        .join('&');
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const headers: Record<string, string> = { host: base.host, accept: 'application/json' };
       if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -63,7 +72,9 @@ export function createApiClient(connection: Connection, fetchImpl: typeof fetch 
         });
       } catch (error) {
         const hint = connection.source === 'sandbox' ? ' (is the sandbox running? npm start)' : '';
-        throw new CliError(`cannot reach ${connection.apiUrl}${hint}: ${(error as Error).cause ?? (error as Error).message}`);
+        throw new CliError(
+          `cannot reach ${connection.apiUrl}${hint}: ${(error as Error).cause ?? (error as Error).message}`,
+        );
       }
       const text = await res.text();
       let json: unknown;

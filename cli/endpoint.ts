@@ -39,12 +39,18 @@ const SandboxFile = z.object({
 export async function resolveConnection(options: GlobalOptions, cwd = process.cwd()): Promise<Connection> {
   const explicit = options.endpoint ?? process.env.SIDEKICK_ENDPOINT;
   if (explicit) {
-    return viaCredentialChain(explicit.replace(/\/$/, ''), options.region ?? regionOf(explicit) ?? defaultRegion(), options, 'flag');
+    return viaCredentialChain(
+      explicit.replace(/\/$/, ''),
+      options.region ?? regionOf(explicit) ?? defaultRegion(),
+      options,
+      'flag',
+    );
   }
   const sandboxFile = findUp(cwd, join('.sidekick', 'sandbox.json'));
   if (sandboxFile && !options.stack) {
     const parsed = SandboxFile.safeParse(JSON.parse(readFileSync(sandboxFile, 'utf8')));
-    if (!parsed.success) throw new CliError(`${sandboxFile} is not a sandbox file; delete it or pass --endpoint`);
+    if (!parsed.success)
+      throw new CliError(`${sandboxFile} is not a sandbox file; delete it or pass --endpoint`);
     const sandbox = parsed.data;
     return {
       apiUrl: sandbox.apiUrl,
@@ -62,13 +68,21 @@ export async function resolveConnection(options: GlobalOptions, cwd = process.cw
   return viaCredentialChain(apiUrl, region, options, 'stack');
 }
 
-function viaCredentialChain(apiUrl: string, region: string, options: GlobalOptions, source: Connection['source']): Connection {
+function viaCredentialChain(
+  apiUrl: string,
+  region: string,
+  options: GlobalOptions,
+  source: Connection['source'],
+): Connection {
   const chain = fromNodeProviderChain(options.profile ? { profile: options.profile } : {});
   return { apiUrl, region, source, credentialsFor: () => (options.as === 'none' ? undefined : chain) };
 }
 
 async function stackApiUrl(stack: string, region: string, profile: string | undefined): Promise<string> {
-  const cfn = new CloudFormationClient({ region, credentials: fromNodeProviderChain(profile ? { profile } : {}) });
+  const cfn = new CloudFormationClient({
+    region,
+    credentials: fromNodeProviderChain(profile ? { profile } : {}),
+  });
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
     const url = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;

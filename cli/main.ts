@@ -27,20 +27,32 @@ export function buildProgram(): Command {
   const program = new Command()
     .name('sidekick')
     .description('ecs-sidekick: ops for ECS/Fargate services over an IAM-signed API, no ssh')
-    .option('--endpoint <url>', 'API URL (default: SIDEKICK_ENDPOINT, the running sandbox, or the stack output)')
+    .option(
+      '--endpoint <url>',
+      'API URL (default: SIDEKICK_ENDPOINT, the running sandbox, or the stack output)',
+    )
     .option('--stack <name>', `CloudFormation stack to read the API URL from (default ${DEFAULT_STACK})`)
     .option('--region <region>', 'AWS Region (default: AWS_REGION or the endpoint)')
     .option('--profile <name>', 'AWS profile for signing')
-    .addOption(new Option('--as <tier>', 'sandbox only: sign as this tier identity, or none').choices([...TIERS, 'none']))
+    .addOption(
+      new Option('--as <tier>', 'sandbox only: sign as this tier identity, or none').choices([
+        ...TIERS,
+        'none',
+      ]),
+    )
     .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'))
     .showHelpAfterError()
+    // Set before the subcommands exist, so they inherit it: usage errors reach main() and exit 2.
+    .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  const run = (action: (ctx: { api: ReturnType<typeof createApiClient>; out: Output }) => Promise<unknown>) => async () => {
-    const opts = program.opts<ProgramOptions>();
-    const connection = await resolveConnection(opts);
-    await action({ api: createApiClient(connection), out: createOutput(opts.output) });
-  };
+  const run =
+    (action: (ctx: { api: ReturnType<typeof createApiClient>; out: Output }) => Promise<unknown>) =>
+    async () => {
+      const opts = program.opts<ProgramOptions>();
+      const connection = await resolveConnection(opts);
+      await action({ api: createApiClient(connection), out: createOutput(opts.output) });
+    };
 
   program
     .command('services')
@@ -86,7 +98,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().exitOverride().parseAsync(argv);
+    await buildProgram().parseAsync(argv);
     return 0;
   } catch (error) {
     const e = error as { code?: string; exitCode?: number };

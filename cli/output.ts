@@ -5,10 +5,14 @@ export interface Output {
   print(value: unknown): void;
 }
 
-export function createOutput(format: 'table' | 'json', write: (text: string) => void = (t) => process.stdout.write(t)): Output {
+export function createOutput(
+  format: 'table' | 'json',
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Output {
   const json = format === 'json';
   return {
     json,
-    print: (value) => write(`${typeof value === 'string' ? value : JSON.stringify(value, null, json ? 2 : 0)}\n`),
+    print: (value) =>
+      write(`${typeof value === 'string' ? value : JSON.stringify(value, null, json ? 2 : 0)}\n`),
   };
 }

@@ -15,7 +15,11 @@ export interface Bundle {
   readonly metafile: Metafile;
 }
 
-export function bundleLambda(entry: string, extraFiles: Record<string, string> = {}, outDir?: string): Bundle {
+export function bundleLambda(
+  entry: string,
+  extraFiles: Record<string, string> = {},
+  outDir?: string,
+): Bundle {
   const dir = outDir ?? mkdtempSync(join(tmpdir(), 'ecs-sidekick-bundle-'));
   const file = join(dir, 'index.js');
   const result = buildSync({

@@ -15,13 +15,20 @@ const ecsName = (what: string) =>
   z.string().regex(ECS_NAME, `must be an ECS ${what} name (letters, digits, '-' and '_', up to 255)`);
 
 export const VolumeConfigSchema = z.strictObject({
-  fileSystemId: z.string().regex(/^fs-[0-9a-f]{8,40}$/, "must be an EFS file system id such as 'fs-0123456789abcdef0'"),
+  fileSystemId: z
+    .string()
+    .regex(/^fs-[0-9a-f]{8,40}$/, "must be an EFS file system id such as 'fs-0123456789abcdef0'"),
   accessPointId: z
     .string()
     .regex(/^fsap-[0-9a-f]{8,40}$/, "must be an EFS access point id such as 'fsap-0123456789abcdef0'")
     .optional(),
-  rootDirectory: z.string().regex(/^\/[^\0]*$/, "must be an absolute path on the file system, e.g. '/'").optional(),
-  containerPath: z.string().regex(/^\/[^\0]*$/, "must be the absolute mount path in the container, e.g. '/data'"),
+  rootDirectory: z
+    .string()
+    .regex(/^\/[^\0]*$/, "must be an absolute path on the file system, e.g. '/'")
+    .optional(),
+  containerPath: z
+    .string()
+    .regex(/^\/[^\0]*$/, "must be the absolute mount path in the container, e.g. '/data'"),
   iamAuthorization: z.boolean().optional(),
   transitEncryption: z.boolean().optional(),
 });
@@ -29,7 +36,10 @@ export const VolumeConfigSchema = z.strictObject({
 export const ServiceConfigSchema = z.strictObject({
   cluster: ecsName('cluster'),
   service: ecsName('service').optional(),
-  containers: z.array(ecsName('container')).min(1, 'must list at least one container, or be left out').optional(),
+  containers: z
+    .array(ecsName('container'))
+    .min(1, 'must list at least one container, or be left out')
+    .optional(),
   logGroups: z
     .array(z.string().regex(LOG_GROUP_NAME, "must be a CloudWatch Logs group name such as '/ecs/web'"))
     .min(1, 'must list at least one log group, or be left out')
@@ -99,7 +109,9 @@ export function loadConfigFile(path: string): SidekickConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`Cannot read ecs-sidekick config ${path}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`Cannot read ecs-sidekick config ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseConfig(raw, path);
 }

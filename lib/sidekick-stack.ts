@@ -36,6 +36,8 @@ export class SidekickStack extends Stack {
 /** CloudWatch accepts only certain retention periods; take the longest not above the ask. */
 function retentionOf(days: number | undefined): logs.RetentionDays | undefined {
   if (days === undefined) return undefined;
-  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0 && v <= days);
+  const allowed = Object.values(logs.RetentionDays).filter(
+    (v): v is number => typeof v === 'number' && v > 0 && v <= days,
+  );
   return (allowed.length ? Math.max(...allowed) : logs.RetentionDays.ONE_DAY) as logs.RetentionDays;
 }

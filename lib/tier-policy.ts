@@ -5,7 +5,9 @@
 // as `GET/services/*/config/*`. Where an allowed pattern reaches a route of another tier, the
 // policy denies that route explicitly; a route table where that cannot work fails here.
 
-import { iamResourcePath, ROUTES, ROUTE_IDS, RouteId, routesOfTier, Tier } from '../lambdas/shared/routes';
+import { iamResourcePath, ROUTES, RouteSpec, Tier } from '../lambdas/shared/routes';
+
+export type RouteTable = Readonly<Record<string, RouteSpec>>;
 
 export interface PolicyStatementJson {
   readonly Effect: 'Allow' | 'Deny';
@@ -16,15 +18,16 @@ export interface PolicyStatementJson {
 /** `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE`, with no trailing slash. */
 export type ApiArnBase = string;
 
-export function routeResourceArn(base: ApiArnBase, id: RouteId): string {
-  const route = ROUTES[id];
+export function routeResourceArn(base: ApiArnBase, route: RouteSpec): string {
   return `${base}/${route.method}/${iamResourcePath(route.path)}`;
 }
 
 /** A concrete request ARN for a route, with a sample value in every path parameter. */
-export function sampleRequestArn(base: ApiArnBase, id: RouteId): string {
-  const route = ROUTES[id];
-  const path = route.path.replace(/^\//, '').replace(/\{[^}]+\+\}/g, 'a/b').replace(/\{[^}]+\}/g, 'x');
+export function sampleRequestArn(base: ApiArnBase, route: RouteSpec): string {
+  const path = route.path
+    .replace(/^\//, '')
+    .replace(/\{[^}]+\+\}/g, 'a/b')
+    .replace(/\{[^}]+\}/g, 'x');
   return `${base}/${route.method}/${path}`;
 }
 
@@ -37,30 +40,37 @@ export function arnMatches(pattern: string, arn: string): boolean {
   return new RegExp(`^${regex}$`, 's').test(arn);
 }
 
-export function tierPolicyStatements(tier: Tier, base: ApiArnBase): PolicyStatementJson[] {
-  const own = routesOfTier(tier);
+export function tierPolicyStatements(
+  tier: Tier,
+  base: ApiArnBase,
+  routes: RouteTable = ROUTES,
+): PolicyStatementJson[] {
+  const all = Object.values(routes);
+  const own = all.filter((r) => r.tier === tier);
   if (own.length === 0) return [];
-  const allowed = own.map((id) => routeResourceArn(base, id));
-  const reachedForeign = ROUTE_IDS.filter(
-    (id) => ROUTES[id].tier !== tier && allowed.some((p) => arnMatches(p, sampleRequestArn(base, id))),
+  const allowed = own.map((r) => routeResourceArn(base, r));
+  const reachedForeign = all.filter(
+    (r) => r.tier !== tier && allowed.some((p) => arnMatches(p, sampleRequestArn(base, r))),
   );
   for (const foreign of reachedForeign) {
     const deny = routeResourceArn(base, foreign);
-    const blockedOwn = own.find((id) => arnMatches(deny, sampleRequestArn(base, id)));
+    const blockedOwn = own.find((r) => arnMatches(deny, sampleRequestArn(base, r)));
     if (blockedOwn) {
       throw new Error(
-        `Route table conflict: ${ROUTES[foreign].method} ${ROUTES[foreign].path} (${ROUTES[foreign].tier}) and ` +
-          `${ROUTES[blockedOwn].method} ${ROUTES[blockedOwn].path} (${tier}) cannot be told apart by IAM. ` +
+        `Route table conflict: ${foreign.method} ${foreign.path} (${foreign.tier}) and ` +
+          `${blockedOwn.method} ${blockedOwn.path} (${tier}) cannot be told apart by IAM. ` +
           'Give one of them a distinct literal path segment.',
       );
     }
   }
-  const statements: PolicyStatementJson[] = [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: allowed }];
+  const statements: PolicyStatementJson[] = [
+    { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: allowed },
+  ];
   if (reachedForeign.length > 0) {
     statements.push({
       Effect: 'Deny',
       Action: 'execute-api:Invoke',
-      Resource: reachedForeign.map((id) => routeResourceArn(base, id)),
+      Resource: reachedForeign.map((r) => routeResourceArn(base, r)),
     });
   }
   return statements;
@@ -70,7 +80,11 @@ export function tierPolicyStatements(tier: Tier, base: ApiArnBase): PolicyStatem
  * Evaluates identity-policy statements the way IAM does for one action on one resource:
  * an explicit Deny wins, then any Allow, otherwise the implicit deny.
  */
-export function isAllowed(statements: readonly PolicyStatementJson[], action: string, resource: string): boolean {
+export function isAllowed(
+  statements: readonly PolicyStatementJson[],
+  action: string,
+  resource: string,
+): boolean {
   const applies = (s: PolicyStatementJson) =>
     arnMatches(s.Action, action) && s.Resource.some((pattern) => arnMatches(pattern, resource));
   if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return false;

@@ -4,7 +4,12 @@
 // known reasons (an image that cannot be pulled, and an out-of-memory kill).
 
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   ContainerDefinition,
   CreateClusterCommand,
@@ -59,15 +64,25 @@ export async function createNetwork(ec2: EC2Client): Promise<Network> {
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
   const vpcId = vpc.Vpc!.VpcId!;
   const subnets = await Promise.all(
-    ['10.0.1.0/24', '10.0.2.0/24'].map((cidr) => ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr }))),
+    ['10.0.1.0/24', '10.0.2.0/24'].map((cidr) =>
+      ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: cidr })),
+    ),
   );
   const sg = await ec2.send(
-    new CreateSecurityGroupCommand({ GroupName: 'sidekick-demo-web', Description: 'demo service', VpcId: vpcId }),
+    new CreateSecurityGroupCommand({
+      GroupName: 'sidekick-demo-web',
+      Description: 'demo service',
+      VpcId: vpcId,
+    }),
   );
   return { subnets: subnets.map((s) => s.Subnet!.SubnetId!), securityGroups: [sg.GroupId!] };
 }
 
-export function demoContainer(name: string, image: string, options: Partial<ContainerDefinition> = {}): ContainerDefinition {
+export function demoContainer(
+  name: string,
+  image: string,
+  options: Partial<ContainerDefinition> = {},
+): ContainerDefinition {
   return {
     name,
     image,
@@ -76,7 +91,11 @@ export function demoContainer(name: string, image: string, options: Partial<Cont
     linuxParameters: { initProcessEnabled: true },
     logConfiguration: {
       logDriver: 'awslogs',
-      options: { 'awslogs-group': DEMO.logGroup, 'awslogs-stream-prefix': DEMO.streamPrefix, 'awslogs-region': SANDBOX_REGION },
+      options: {
+        'awslogs-group': DEMO.logGroup,
+        'awslogs-stream-prefix': DEMO.streamPrefix,
+        'awslogs-region': SANDBOX_REGION,
+      },
     },
     ...options,
   };
@@ -90,7 +109,10 @@ export async function registerDemoTaskDefinition(ecs: ECSClient, webImage: strin
       requiresCompatibilities: ['FARGATE'],
       cpu: '256',
       memory: '512',
-      containerDefinitions: [demoContainer('web', webImage), demoContainer('worker', 'public.ecr.aws/docker/library/busybox:stable')],
+      containerDefinitions: [
+        demoContainer('web', webImage),
+        demoContainer('worker', 'public.ecr.aws/docker/library/busybox:stable'),
+      ],
     }),
   );
   return out.taskDefinition!.taskDefinitionArn!;
@@ -111,14 +133,19 @@ export async function runServiceTask(
       group: `service:${options.service ?? DEMO.service}`,
       startedBy: 'ecs-svc/0000000000000000001',
       enableExecuteCommand: options.execEnabled ?? true,
-      networkConfiguration: { awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups } },
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
+      },
     }),
   );
   return taskIdOf(out.tasks![0]!.taskArn);
 }
 
 /** Reports a task as stopped, with what ECS would say about it. */
-export async function reportStopped(runtime: SandboxRuntime, state: Omit<TaskState, 'lastStatus' | 'desiredStatus'>) {
+export async function reportStopped(
+  runtime: SandboxRuntime,
+  state: Omit<TaskState, 'lastStatus' | 'desiredStatus'>,
+) {
   const at = state.stoppedAt ?? Date.now();
   await runtime.setTaskState({
     lastStatus: 'STOPPED',
@@ -130,7 +157,11 @@ export async function reportStopped(runtime: SandboxRuntime, state: Omit<TaskSta
   });
 }
 
-export async function seedDemo(clients: DemoClients, runtime: SandboxRuntime, now = Date.now()): Promise<SeededDemo> {
+export async function seedDemo(
+  clients: DemoClients,
+  runtime: SandboxRuntime,
+  now = Date.now(),
+): Promise<SeededDemo> {
   const network = await createNetwork(clients.ec2);
   await clients.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
   await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
@@ -143,7 +174,9 @@ export async function seedDemo(clients: DemoClients, runtime: SandboxRuntime, no
       desiredCount: 2,
       launchType: 'FARGATE',
       enableExecuteCommand: true,
-      networkConfiguration: { awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups } },
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
+      },
     }),
   );
   const say = (event: string, eventAt: number) =>
@@ -170,16 +203,32 @@ export async function seedDemo(clients: DemoClients, runtime: SandboxRuntime, no
       { name: 'worker', lastStatus: 'STOPPED' },
     ],
   });
-  await say(`(service ${DEMO.service}) deployment ecs-svc/0000000000000000002 deployment failed: tasks failed to start.`, now - 19 * 60_000);
-  await say(`(service ${DEMO.service}) rolling back to deployment ecs-svc/0000000000000000001.`, now - 19 * 60_000 + 1000);
+  await say(
+    `(service ${DEMO.service}) deployment ecs-svc/0000000000000000002 deployment failed: tasks failed to start.`,
+    now - 19 * 60_000,
+  );
+  await say(
+    `(service ${DEMO.service}) rolling back to deployment ecs-svc/0000000000000000001.`,
+    now - 19 * 60_000 + 1000,
+  );
 
   // A task of the good revision that ran, logged, and was killed for its memory use.
   const oomKilled = await runServiceTask(clients.ecs, network, good);
-  const oomStream: LogTarget = { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, 'web', oomKilled), container: 'web' };
+  const oomStream: LogTarget = {
+    logGroup: DEMO.logGroup,
+    stream: streamName(DEMO.streamPrefix, 'web', oomKilled),
+    container: 'web',
+  };
   await backfill(clients.logs, oomStream, now - 12 * 60_000, now - 10 * 60_000, 40, (_, at, n) =>
-    n < 39 ? `INFO warming cache: ${(n + 1) * 12} MiB loaded ${new Date(at).toISOString()}` : 'WARN cache at 470 MiB of 512 MiB',
+    n < 39
+      ? `INFO warming cache: ${(n + 1) * 12} MiB loaded ${new Date(at).toISOString()}`
+      : 'WARN cache at 470 MiB of 512 MiB',
   );
-  const oomWorker: LogTarget = { ...oomStream, stream: streamName(DEMO.streamPrefix, 'worker', oomKilled), container: 'worker' };
+  const oomWorker: LogTarget = {
+    ...oomStream,
+    stream: streamName(DEMO.streamPrefix, 'worker', oomKilled),
+    container: 'worker',
+  };
   await backfill(clients.logs, oomWorker, now - 12 * 60_000, now - 10 * 60_000, 20);
   await reportStopped(runtime, {
     cluster: DEMO.cluster,
@@ -190,22 +239,49 @@ export async function seedDemo(clients: DemoClients, runtime: SandboxRuntime, no
     startedAt: now - 12 * 60_000,
     stoppedAt: now - 10 * 60_000,
     containers: [
-      { name: 'web', lastStatus: 'STOPPED', exitCode: 137, reason: 'OutOfMemoryError: Container killed due to memory usage' },
+      {
+        name: 'web',
+        lastStatus: 'STOPPED',
+        exitCode: 137,
+        reason: 'OutOfMemoryError: Container killed due to memory usage',
+      },
       { name: 'worker', lastStatus: 'STOPPED', exitCode: 143 },
     ],
   });
   await say(`(service ${DEMO.service}) has stopped 1 running tasks: (task ${oomKilled}).`, now - 10 * 60_000);
 
-  const runningTasks = [await runServiceTask(clients.ecs, network, good), await runServiceTask(clients.ecs, network, good)];
+  const runningTasks = [
+    await runServiceTask(clients.ecs, network, good),
+    await runServiceTask(clients.ecs, network, good),
+  ];
   const liveStreams = runningTasks.flatMap((task) =>
-    DEMO.containers.map((container) => ({ logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container })),
+    DEMO.containers.map((container) => ({
+      logGroup: DEMO.logGroup,
+      stream: streamName(DEMO.streamPrefix, container, task),
+      container,
+    })),
   );
   for (const target of liveStreams) await backfill(clients.logs, target, now - 15 * 60_000, now - 1000, 450);
   for (const task of runningTasks) {
-    await runtime.setTaskState({ cluster: DEMO.cluster, task, createdAt: now - 9 * 60_000, startedAt: now - 9 * 60_000 + 20_000, healthStatus: 'HEALTHY' });
+    await runtime.setTaskState({
+      cluster: DEMO.cluster,
+      task,
+      createdAt: now - 9 * 60_000,
+      startedAt: now - 9 * 60_000 + 20_000,
+      healthStatus: 'HEALTHY',
+    });
   }
-  await say(`(service ${DEMO.service}) has started 2 tasks: (task ${runningTasks[0]}) (task ${runningTasks[1]}).`, now - 9 * 60_000);
-  await runtime.setServiceState({ cluster: DEMO.cluster, service: DEMO.service, runningCount: 2, pendingCount: 0, rolloutState: 'COMPLETED' });
+  await say(
+    `(service ${DEMO.service}) has started 2 tasks: (task ${runningTasks[0]}) (task ${runningTasks[1]}).`,
+    now - 9 * 60_000,
+  );
+  await runtime.setServiceState({
+    cluster: DEMO.cluster,
+    service: DEMO.service,
+    runningCount: 2,
+    pendingCount: 0,
+    rolloutState: 'COMPLETED',
+  });
   await say(`(service ${DEMO.service}) has reached a steady state.`, now - 8 * 60_000);
 
   return {

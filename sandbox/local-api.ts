@@ -19,7 +19,10 @@ export interface LocalIdentity {
   readonly statements: readonly PolicyStatementJson[];
 }
 
-export type TierDispatch = (event: ApiGatewayEvent, context: { awsRequestId: string; getRemainingTimeInMillis(): number }) => Promise<unknown>;
+export type TierDispatch = (
+  event: ApiGatewayEvent,
+  context: { awsRequestId: string; getRemainingTimeInMillis(): number },
+) => Promise<unknown>;
 
 export interface LocalApiOptions {
   readonly region: string;
@@ -68,7 +71,11 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
   for (const p of ROUTE_PATTERNS) {
     if (ROUTES[p.id].method !== method) continue;
     const m = p.regex.exec(path);
-    if (m) return { id: p.id, params: Object.fromEntries(p.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])) };
+    if (m)
+      return {
+        id: p.id,
+        params: Object.fromEntries(p.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)])),
+      };
   }
   return undefined;
 }
@@ -117,7 +124,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       });
     }
     const dispatch = options.dispatchers[ROUTES[route.id].tier];
-    if (!dispatch) return finish(502, { message: `No handler deployed for the ${ROUTES[route.id].tier} tier` });
+    if (!dispatch)
+      return finish(502, { message: `No handler deployed for the ${ROUTES[route.id].tier} tier` });
 
     const requestId = randomUUID();
     // The full REST proxy event shape; the dispatcher reads the ApiGatewayEvent part of it.
@@ -138,7 +146,12 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         stage: 'local',
         resourcePath: ROUTES[route.id].path,
         httpMethod: method,
-        identity: { userArn: identity.arn, caller: identity.arn, accessKey: identity.accessKeyId, sourceIp: req.socket.remoteAddress ?? null },
+        identity: {
+          userArn: identity.arn,
+          caller: identity.arn,
+          accessKey: identity.accessKeyId,
+          sourceIp: req.socket.remoteAddress ?? null,
+        },
       },
     };
     const deadline = started + INTEGRATION_TIMEOUT_MS;
@@ -148,10 +161,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     })) as HttpResponse;
     res.writeHead(result.statusCode, result.headers);
     res.end(result.body);
-    options.onRequest?.({ method, path: url.pathname, status: result.statusCode, caller, durationMs: Date.now() - started });
+    options.onRequest?.({
+      method,
+      path: url.pathname,
+      status: result.statusCode,
+      caller,
+      durationMs: Date.now() - started,
+    });
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,

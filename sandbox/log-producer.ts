@@ -1,7 +1,12 @@
 // A steady flow of log lines for the demo's running tasks, written with PutLogEvents the way
 // the awslogs driver writes them: one stream per container per task.
 
-import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-cloudwatch-logs';
 
 export interface LogTarget {
   readonly logGroup: string;
@@ -16,7 +21,9 @@ const PATHS = ['/', '/health', '/api/orders', '/api/orders/42', '/api/users/me',
 /** Plausible lines: an access log for `web`, job lines for `worker`, now and then a warning. */
 export const demoLine: LineMaker = (container, at, n) => {
   if (container === 'worker') {
-    return n % 37 === 0 ? `WARN job ${n} retried: upstream timeout after 2000ms` : `INFO job ${n} done in ${(n * 7) % 90 + 5}ms`;
+    return n % 37 === 0
+      ? `WARN job ${n} retried: upstream timeout after 2000ms`
+      : `INFO job ${n} done in ${((n * 7) % 90) + 5}ms`;
   }
   const path = PATHS[n % PATHS.length];
   const status = n % 53 === 0 ? 500 : n % 11 === 0 ? 404 : 200;
@@ -26,14 +33,23 @@ export const demoLine: LineMaker = (container, at, n) => {
 
 export async function ensureStream(logs: CloudWatchLogsClient, target: LogTarget): Promise<void> {
   try {
-    await logs.send(new CreateLogStreamCommand({ logGroupName: target.logGroup, logStreamName: target.stream }));
+    await logs.send(
+      new CreateLogStreamCommand({ logGroupName: target.logGroup, logStreamName: target.stream }),
+    );
   } catch (error) {
     if (!(error instanceof ResourceAlreadyExistsException)) throw error;
   }
 }
 
 /** Writes `count` lines spread evenly over [from, to). */
-export async function backfill(logs: CloudWatchLogsClient, target: LogTarget, from: number, to: number, count: number, line: LineMaker = demoLine) {
+export async function backfill(
+  logs: CloudWatchLogsClient,
+  target: LogTarget,
+  from: number,
+  to: number,
+  count: number,
+  line: LineMaker = demoLine,
+) {
   await ensureStream(logs, target);
   const step = (to - from) / count;
   const events = Array.from({ length: count }, (_, i) => {
@@ -41,7 +57,13 @@ export async function backfill(logs: CloudWatchLogsClient, target: LogTarget, fr
     return { timestamp: at, message: line(target.container, at, i) };
   });
   for (let i = 0; i < events.length; i += 10_000) {
-    await logs.send(new PutLogEventsCommand({ logGroupName: target.logGroup, logStreamName: target.stream, logEvents: events.slice(i, i + 10_000) }));
+    await logs.send(
+      new PutLogEventsCommand({
+        logGroupName: target.logGroup,
+        logStreamName: target.stream,
+        logEvents: events.slice(i, i + 10_000),
+      }),
+    );
   }
 }
 
@@ -50,7 +72,12 @@ export interface LogProducer {
 }
 
 /** Every interval, writes a few new lines to each target (the set may change while it runs). */
-export function startLogProducer(logs: CloudWatchLogsClient, targets: () => readonly LogTarget[], intervalMs = 1_000, line: LineMaker = demoLine): LogProducer {
+export function startLogProducer(
+  logs: CloudWatchLogsClient,
+  targets: () => readonly LogTarget[],
+  intervalMs = 1_000,
+  line: LineMaker = demoLine,
+): LogProducer {
   let n = 0;
   let busy = false;
   const timer = setInterval(() => {
@@ -61,8 +88,13 @@ export function startLogProducer(logs: CloudWatchLogsClient, targets: () => read
       targets().map(async (target) => {
         await ensureStream(logs, target);
         const count = 1 + (n % 3);
-        const logEvents = Array.from({ length: count }, (_, i) => ({ timestamp: now - (count - i), message: line(target.container, now, n * 3 + i) }));
-        await logs.send(new PutLogEventsCommand({ logGroupName: target.logGroup, logStreamName: target.stream, logEvents }));
+        const logEvents = Array.from({ length: count }, (_, i) => ({
+          timestamp: now - (count - i),
+          message: line(target.container, now, n * 3 + i),
+        }));
+        await logs.send(
+          new PutLogEventsCommand({ logGroupName: target.logGroup, logStreamName: target.stream, logEvents }),
+        );
       }),
     )
       .catch((error: unknown) => process.stderr.write(`log producer: ${String(error)}\n`))

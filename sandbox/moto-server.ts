@@ -22,7 +22,10 @@ export async function startMoto(options: { python?: string; host?: string } = {}
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`moto did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`)),
+      START_TIMEOUT_MS,
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const m = /^MOTO_READY port=(\d+)$/.exec(line);
@@ -33,7 +36,9 @@ export async function startMoto(options: { python?: string; host?: string } = {}
     });
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run ${python} (moto needs Python 3 with moto[server] installed): ${error.message}`));
+      reject(
+        new Error(`cannot run ${python} (moto needs Python 3 with moto[server] installed): ${error.message}`),
+      );
     });
     child.on('exit', (code) => {
       clearTimeout(timer);

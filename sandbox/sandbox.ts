@@ -71,10 +71,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (seed) {
       clearEcsLookupCache();
       const ec2 = new EC2Client(clientConfig(awsOptions));
-      seeded = await seedDemo({ ecs: clients.ecs, ec2, logs: clients.logs }, sandboxRuntime(awsEndpoint, region));
+      seeded = await seedDemo(
+        { ecs: clients.ecs, ec2, logs: clients.logs },
+        sandboxRuntime(awsEndpoint, region),
+      );
       if (options.produceLogs ?? true) {
         const live = seeded.liveStreams;
-        producer = startLogProducer(new CloudWatchLogsClient(clientConfig({ ...awsOptions, maxAttempts: 2 })), () => live);
+        producer = startLogProducer(
+          new CloudWatchLogsClient(clientConfig({ ...awsOptions, maxAttempts: 2 })),
+          () => live,
+        );
         stops.push(() => producer?.stop());
       }
     }
@@ -83,7 +89,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const sink = handlerLogSink(options.stateDir);
     const readDeps = createReadDeps(clients, targets);
     const dispatchers: Partial<Record<Tier, TierDispatch>> = {
-      read: createDispatcher({ tier: 'read', routes: readRoutes, deps: () => readDeps, log: createLogger({ tier: 'read' }, sink) }),
+      read: createDispatcher({
+        tier: 'read',
+        routes: readRoutes,
+        deps: () => readDeps,
+        log: createLogger({ tier: 'read' }, sink),
+      }),
     };
     const identityObjects = createIdentities(SANDBOX_ACCOUNT, SANDBOX_API_ARN_BASE);
     const api = await startLocalApi({
@@ -102,12 +113,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       awsEndpoint,
       region,
       identities: Object.fromEntries(
-        Object.entries(identityObjects).map(([tier, i]) => [tier, { accessKeyId: i.accessKeyId, secretAccessKey: i.secretAccessKey, arn: i.arn }]),
+        Object.entries(identityObjects).map(([tier, i]) => [
+          tier,
+          { accessKeyId: i.accessKeyId, secretAccessKey: i.secretAccessKey, arn: i.arn },
+        ]),
       ) as SandboxInfo['identities'],
     };
     if (options.stateDir) {
       mkdirSync(options.stateDir, { recursive: true });
-      writeFileSync(join(options.stateDir, SANDBOX_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      writeFileSync(join(options.stateDir, SANDBOX_FILE), `${JSON.stringify(info, null, 2)}\n`, {
+        mode: 0o600,
+      });
     }
     return {
       ...info,

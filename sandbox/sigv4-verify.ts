@@ -22,31 +22,47 @@ export interface IncomingSigned {
 }
 
 export type VerifyResult =
-  | { readonly ok: true; readonly accessKeyId: string }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly accessKeyId: string } | { readonly ok: false; readonly message: string };
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 const MAX_SKEW_MS = 5 * 60_000;
 
 export async function verifySigV4(
   request: IncomingSigned,
-  options: { readonly region: string; readonly service: string; readonly secretOf: SecretLookup; readonly now?: number },
+  options: {
+    readonly region: string;
+    readonly service: string;
+    readonly secretOf: SecretLookup;
+    readonly now?: number;
+  },
 ): Promise<VerifyResult> {
   const authorization = request.headers.authorization;
   if (!authorization) return { ok: false, message: 'Missing Authentication Token' };
   const m = AUTH.exec(authorization);
-  if (!m) return { ok: false, message: 'Authorization header requires a SigV4 Credential, SignedHeaders and Signature' };
+  if (!m)
+    return {
+      ok: false,
+      message: 'Authorization header requires a SigV4 Credential, SignedHeaders and Signature',
+    };
   const [, accessKeyId, day, region, service, signedHeaderList, signature] = m as unknown as string[];
   const secret = options.secretOf(accessKeyId!);
   if (!secret) return { ok: false, message: 'The security token included in the request is invalid.' };
   if (region !== options.region || service !== options.service) {
-    return { ok: false, message: `Credential should be scoped to region '${options.region}' and service '${options.service}'` };
+    return {
+      ok: false,
+      message: `Credential should be scoped to region '${options.region}' and service '${options.service}'`,
+    };
   }
   const amzDate = request.headers['x-amz-date'];
   const signingDate = amzDate ? parseAmzDate(amzDate) : undefined;
-  if (!signingDate || !amzDate!.startsWith(day!)) return { ok: false, message: 'X-Amz-Date is missing or does not match the credential scope' };
+  if (!signingDate || !amzDate!.startsWith(day!))
+    return { ok: false, message: 'X-Amz-Date is missing or does not match the credential scope' };
   if (Math.abs((options.now ?? Date.now()) - signingDate.getTime()) > MAX_SKEW_MS) {
-    return { ok: false, message: 'Signature expired: the request time is more than 5 minutes away from the server time' };
+    return {
+      ok: false,
+      message: 'Signature expired: the request time is more than 5 minutes away from the server time',
+    };
   }
   const signedHeaders = signedHeaderList!.split(';');
   if (!signedHeaders.includes('host')) return { ok: false, message: "SignedHeaders must include 'host'" };

@@ -42,7 +42,13 @@ const sleepFor: Sleep = (ms, signal) =>
   });
 
 /** Returns the cursor to resume from (null when a closed range was read to its end). */
-export async function logsCommand(api: ApiClient, out: Output, service: string, options: LogsOptions, sleep: Sleep = sleepFor) {
+export async function logsCommand(
+  api: ApiClient,
+  out: Output,
+  service: string,
+  options: LogsOptions,
+  sleep: Sleep = sleepFor,
+) {
   const intervalMs = Math.max(1, options.interval ?? 2) * 1000;
   let remaining = options.limit ?? Infinity;
   let cursor = options.cursor;
@@ -51,15 +57,19 @@ export async function logsCommand(api: ApiClient, out: Output, service: string, 
   while (!options.signal?.aborted) {
     let page: LogsPage;
     try {
-      page = await api.call<LogsPage>('getLogs', { service }, {
-        since: cursor ? undefined : options.since,
-        until: options.until,
-        filter: options.filter,
-        task: options.task,
-        container: options.container,
-        limit: Math.min(remaining, MAX_LIMIT),
-        cursor,
-      });
+      page = await api.call<LogsPage>(
+        'getLogs',
+        { service },
+        {
+          since: cursor ? undefined : options.since,
+          until: options.until,
+          filter: options.filter,
+          task: options.task,
+          container: options.container,
+          limit: Math.min(remaining, MAX_LIMIT),
+          cursor,
+        },
+      );
       backoffMs = 1000;
     } catch (error) {
       if (options.follow && error instanceof ApiError && error.status === 429) {

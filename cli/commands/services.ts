@@ -55,7 +55,9 @@ export async function statusCommand(api: ApiClient, out: Output, service: string
         t.health ?? '-',
         ago(t.startedAt),
         t.taskDefinition,
-        t.containers.map((c) => `${c.name}:${c.status}${c.health && c.health !== 'UNKNOWN' ? `/${c.health}` : ''}`).join(' '),
+        t.containers
+          .map((c) => `${c.name}:${c.status}${c.health && c.health !== 'UNKNOWN' ? `/${c.health}` : ''}`)
+          .join(' '),
       ]),
     ),
   );

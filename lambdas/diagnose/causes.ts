@@ -44,12 +44,14 @@ interface Rule {
 }
 
 const findText = (facts: Facts, pattern: RegExp) => facts.texts.find((t) => pattern.test(t));
+const HEALTH_CHECK_TEXT = /failed (container|ELB) health checks?|health check/i;
 
 const imagePull: Rule = {
   cause: 'IMAGE_PULL',
   match(facts) {
     const evidence =
-      findText(facts, /CannotPullContainerError/i) ?? findText(facts, /registry auth from Amazon ECR|pull registry auth/i);
+      findText(facts, /CannotPullContainerError/i) ??
+      findText(facts, /registry auth from Amazon ECR|pull registry auth/i);
     if (!evidence) return undefined;
     const notFound = /not found|manifest unknown|does not exist/i.test(evidence);
     const denied = /403|denied|unauthorized|forbidden/i.test(evidence);
@@ -72,13 +74,16 @@ const imagePull: Rule = {
 const secrets: Rule = {
   cause: 'SECRETS',
   match(facts) {
-    const evidence = findText(facts, /unable to (pull|retrieve) secrets?|retrieve secret|secrets? from (ssm|asm)|ssm parameter|secretsmanager/i);
+    const evidence = findText(
+      facts,
+      /unable to (pull|retrieve) secrets?|retrieve secret|secrets? from (ssm|asm)|ssm parameter|secretsmanager/i,
+    );
     if (!evidence) return undefined;
     return {
       evidence,
       hint: 'The task could not fetch a secret or parameter named in its task definition, so no container started.',
       nextStep:
-        "Check that each referenced SSM parameter / Secrets Manager secret exists in this Region, that the task execution role may ssm:GetParameters / secretsmanager:GetSecretValue (and kms:Decrypt for its key), and that the subnets reach SSM and Secrets Manager.",
+        'Check that each referenced SSM parameter / Secrets Manager secret exists in this Region, that the task execution role may ssm:GetParameters / secretsmanager:GetSecretValue (and kms:Decrypt for its key), and that the subnets reach SSM and Secrets Manager.',
     };
   },
 };
@@ -86,7 +91,10 @@ const secrets: Rule = {
 const efsMount: Rule = {
   cause: 'EFS_MOUNT',
   match(facts) {
-    const evidence = findText(facts, /EFS utils|set up EFS volumes|mount\.nfs|efs\.[a-z0-9-]+\.amazonaws\.com|elasticfilesystem/i);
+    const evidence = findText(
+      facts,
+      /EFS utils|set up EFS volumes|mount\.nfs|efs\.[a-z0-9-]+\.amazonaws\.com|elasticfilesystem/i,
+    );
     if (!evidence) return undefined;
     return {
       evidence,
@@ -109,7 +117,7 @@ const noCapacity: Rule = {
       evidence,
       hint: 'ECS could not find capacity (or an IP address / network interface) to run the task.',
       nextStep:
-        'Retry later or in more Availability Zones; check free IPs in the subnets and the account\'s Fargate vCPU quota; for Spot, add an On-Demand capacity provider.',
+        "Retry later or in more Availability Zones; check free IPs in the subnets and the account's Fargate vCPU quota; for Spot, add an On-Demand capacity provider.",
     };
   },
 };
@@ -118,9 +126,14 @@ const outOfMemory: Rule = {
   cause: 'OOM',
   match(facts) {
     const oomReason = findText(facts, /OutOfMemory|out of memory|OOM/i);
-    const killed = (facts.task.containers ?? []).find((c) => c.exitCode === 137 && facts.essential.has(c.name ?? ''));
+    const killed = (facts.task.containers ?? []).find(
+      (c) => c.exitCode === 137 && facts.essential.has(c.name ?? ''),
+    );
     if (!oomReason && !killed) return undefined;
-    const name = killed?.name ?? (facts.task.containers ?? []).find((c) => /OutOfMemory/i.test(c.reason ?? ''))?.name;
+    // ECS kills a task that fails its health checks, so 137 alone is not memory then.
+    if (!oomReason && findText(facts, HEALTH_CHECK_TEXT)) return undefined;
+    const name =
+      killed?.name ?? (facts.task.containers ?? []).find((c) => /OutOfMemory/i.test(c.reason ?? ''))?.name;
     return {
       evidence: oomReason ?? `container ${name} exited with 137`,
       hint: oomReason
@@ -135,7 +148,7 @@ const outOfMemory: Rule = {
 const healthCheck: Rule = {
   cause: 'HEALTH_CHECK',
   match(facts) {
-    const evidence = findText(facts, /failed (container|ELB) health checks?|health check/i);
+    const evidence = findText(facts, HEALTH_CHECK_TEXT);
     if (!evidence) return undefined;
     const elb = /ELB/i.test(evidence);
     return {
@@ -145,7 +158,7 @@ const healthCheck: Rule = {
         : 'The container health check kept failing and ECS replaced the task.',
       nextStep: elb
         ? "Check the target group's health check path and port against what the app serves, the security group from the load balancer, and the service's healthCheckGracePeriodSeconds."
-        : "Run the health check command by hand (sidekick exec) and read the last log lines; raise startPeriod if the app starts slowly.",
+        : 'Run the health check command by hand (sidekick exec) and read the last log lines; raise startPeriod if the app starts slowly.',
     };
   },
 };
@@ -162,7 +175,9 @@ const EXIT_MEANING: Record<number, string> = {
 const essentialExit: Rule = {
   cause: 'ESSENTIAL_EXIT',
   match(facts) {
-    const exited = (facts.task.containers ?? []).find((c) => facts.essential.has(c.name ?? '') && c.exitCode !== undefined);
+    const exited = (facts.task.containers ?? []).find(
+      (c) => facts.essential.has(c.name ?? '') && c.exitCode !== undefined,
+    );
     const evidence = findText(facts, /Essential container in task exited/i);
     if (!evidence && !(facts.task.stopCode === 'EssentialContainerExited')) return undefined;
     const code = exited?.exitCode;
@@ -171,7 +186,8 @@ const essentialExit: Rule = {
     return {
       evidence: evidence ?? 'stopCode EssentialContainerExited',
       hint: `Essential container ${exited?.name ?? '(unknown)'} ${what}, so ECS stopped the task.`,
-      nextStep: 'Read its last log lines below; reproduce with the same image and environment, or exec into a running task of the previous revision.',
+      nextStep:
+        'Read its last log lines below; reproduce with the same image and environment, or exec into a running task of the previous revision.',
     };
   },
 };
@@ -214,7 +230,9 @@ const RULES: readonly Rule[] = [
 ];
 
 export function classifyStoppedTask(task: Task, essentialContainers: ReadonlySet<string>): Classification {
-  const texts = [task.stoppedReason ?? '', ...(task.containers ?? []).map((c) => c.reason ?? '')].filter(Boolean);
+  const texts = [task.stoppedReason ?? '', ...(task.containers ?? []).map((c) => c.reason ?? '')].filter(
+    Boolean,
+  );
   const facts: Facts = { task, essential: essentialContainers, texts };
   for (const rule of RULES) {
     const found = rule.match(facts);
@@ -224,7 +242,8 @@ export function classifyStoppedTask(task: Task, essentialContainers: ReadonlySet
     cause: 'UNKNOWN',
     evidence: task.stoppedReason ?? '(no stopped reason)',
     hint: 'ECS did not report a known cause for this stop.',
-    nextStep: "Read the stopped reason, the containers' exit codes and last log lines below, and the service events.",
+    nextStep:
+      "Read the stopped reason, the containers' exit codes and last log lines below, and the service events.",
   };
 }
 

@@ -2,16 +2,33 @@
 // with their stop codes, exit codes, the service events around them and each container's
 // last log lines, classifies each stop (causes.ts), and adds service-level findings.
 
-import { CloudWatchLogsClient, GetLogEventsCommand, ResourceNotFoundException } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  GetLogEventsCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient, Service, Task, TaskDefinition } from '@aws-sdk/client-ecs';
 import { ServiceTarget } from '../../lib/config';
 import { serviceEvent, describeServiceTasks } from '../services/service-status';
 import { ServiceEvent } from '../services/contract';
 import { isoField } from '../shared/collections';
-import { containerLogs, describeService, getTaskDefinition, streamName, taskIdOf } from '../shared/ecs-lookup';
+import {
+  containerLogs,
+  describeService,
+  getTaskDefinition,
+  streamName,
+  taskIdOf,
+} from '../shared/ecs-lookup';
 import { RateLimiter } from '../shared/rate-limiter';
 import { Classification, classifyStoppedTask, isFailure, placementFailure } from './causes';
-import { ContainerLogTail, DiagnoseQuery, Diagnosis, Finding, StoppedContainer, StoppedTaskReport } from './contract';
+import {
+  ContainerLogTail,
+  DiagnoseQuery,
+  Diagnosis,
+  Finding,
+  StoppedContainer,
+  StoppedTaskReport,
+} from './contract';
 
 export interface DiagnoseDeps {
   readonly ecs: ECSClient;
@@ -26,13 +43,21 @@ const RECENT_EVENTS = 10;
 /** One log line is cut here so a diagnosis stays small enough for a Step Functions state. */
 const MAX_LINE_CHARS = 2_000;
 
-export async function diagnoseService(deps: DiagnoseDeps, target: ServiceTarget, query: DiagnoseQuery): Promise<Diagnosis> {
+export async function diagnoseService(
+  deps: DiagnoseDeps,
+  target: ServiceTarget,
+  query: DiagnoseQuery,
+): Promise<Diagnosis> {
   const [service, stopped] = await Promise.all([
     describeService(deps.ecs, target),
     describeServiceTasks(deps.ecs, target, 'STOPPED', 100),
   ]);
-  const latest = stopped.sort((a, b) => time(b.stoppedAt ?? b.createdAt) - time(a.stoppedAt ?? a.createdAt)).slice(0, query.tasks);
-  const reports = await Promise.all(latest.map((task) => reportStoppedTask(deps, target, service, task, query.lines)));
+  const latest = stopped
+    .sort((a, b) => time(b.stoppedAt ?? b.createdAt) - time(a.stoppedAt ?? a.createdAt))
+    .slice(0, query.tasks);
+  const reports = await Promise.all(
+    latest.map((task) => reportStoppedTask(deps, target, service, task, query.lines)),
+  );
   const findings = serviceFindings(target, service, reports.length);
   const failure = reports.find((r) => isFailure(r.cause));
   const lead = failure
@@ -55,23 +80,35 @@ async function reportStoppedTask(
   task: Task,
   lines: number,
 ): Promise<StoppedTaskReport> {
-  const taskDefinition = task.taskDefinitionArn ? await getTaskDefinition(deps.ecs, task.taskDefinitionArn) : undefined;
+  const taskDefinition = task.taskDefinitionArn
+    ? await getTaskDefinition(deps.ecs, task.taskDefinitionArn)
+    : undefined;
   const essential = new Set(
-    (taskDefinition?.containerDefinitions ?? []).filter((c) => c.essential !== false).map((c) => c.name ?? ''),
+    (taskDefinition?.containerDefinitions ?? [])
+      .filter((c) => c.essential !== false)
+      .map((c) => c.name ?? ''),
   );
   const classification: Classification = classifyStoppedTask(task, essential);
   const id = taskIdOf(task.taskArn);
   const containers = await Promise.all(
-    (task.containers ?? []).map(
-      async (c): Promise<StoppedContainer> => ({
-        name: c.name ?? '',
-        essential: essential.has(c.name ?? ''),
-        ...(c.lastStatus ? { lastStatus: c.lastStatus } : {}),
-        ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
-        ...(c.reason ? { reason: c.reason } : {}),
-        logs: await lastLogLines(deps, { target, taskDefinition, container: c.name ?? '', taskId: id, ran: c.exitCode !== undefined || !!task.startedAt }, lines),
-      }),
-    ),
+    (task.containers ?? []).map(async (c): Promise<StoppedContainer> => ({
+      name: c.name ?? '',
+      essential: essential.has(c.name ?? ''),
+      ...(c.lastStatus ? { lastStatus: c.lastStatus } : {}),
+      ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+      logs: await lastLogLines(
+        deps,
+        {
+          target,
+          taskDefinition,
+          container: c.name ?? '',
+          taskId: id,
+          ran: c.exitCode !== undefined || !!task.startedAt,
+        },
+        lines,
+      ),
+    })),
   );
   return {
     id,
@@ -99,16 +136,26 @@ interface ContainerRef {
 
 async function lastLogLines(deps: DiagnoseDeps, ref: ContainerRef, lines: number): Promise<ContainerLogTail> {
   const { target, taskDefinition, container, taskId } = ref;
-  const where = taskDefinition && containerLogs(taskDefinition, target).find((c) => c.container === container);
+  const where =
+    taskDefinition && containerLogs(taskDefinition, target).find((c) => c.container === container);
   if (!where || 'unavailable' in where) {
-    return { status: 'UNAVAILABLE', lines: [], note: where ? where.unavailable : 'container is not in the task definition' };
+    return {
+      status: 'UNAVAILABLE',
+      lines: [],
+      note: where ? where.unavailable : 'container is not in the task definition',
+    };
   }
   if (lines === 0) return { status: 'OK', lines: [] };
   const stream = streamName(where.streamPrefix, container, taskId);
   await deps.getLimiter.acquire();
   try {
     const out = await deps.logs.send(
-      new GetLogEventsCommand({ logGroupName: where.logGroup, logStreamName: stream, startFromHead: false, limit: lines }),
+      new GetLogEventsCommand({
+        logGroupName: where.logGroup,
+        logStreamName: stream,
+        startFromHead: false,
+        limit: lines,
+      }),
     );
     const text = (out.events ?? []).map((e) => cut(e.message ?? ''));
     return text.length > 0
@@ -131,19 +178,24 @@ function eventsAround(service: Service, task: Task, taskId: string): ServiceEven
   const from = time(task.createdAt) - EVENT_WINDOW_MS;
   const to = time(task.stoppedAt ?? new Date()) + EVENT_WINDOW_MS;
   return (service.events ?? [])
-    .filter((e) => (e.message ?? '').includes(taskId) || (time(e.createdAt) >= from && time(e.createdAt) <= to))
+    .filter(
+      (e) => (e.message ?? '').includes(taskId) || (time(e.createdAt) >= from && time(e.createdAt) <= to),
+    )
     .slice(0, EVENTS_PER_TASK)
     .map(serviceEvent);
 }
 
 function serviceFindings(target: ServiceTarget, service: Service, stoppedCount: number): Finding[] {
   const findings: Finding[] = [];
-  const placement = (service.events ?? []).slice(0, RECENT_EVENTS).find((e) => placementFailure(e.message ?? ''));
+  const placement = (service.events ?? [])
+    .slice(0, RECENT_EVENTS)
+    .find((e) => placementFailure(e.message ?? ''));
   if (placement) {
     findings.push({
       kind: 'NO_CAPACITY',
       message: `ECS could not place tasks: ${placement.message}`,
-      nextStep: "Check free IPs in the service's subnets, the Fargate vCPU quota, and capacity provider settings; retry in more AZs.",
+      nextStep:
+        "Check free IPs in the service's subnets, the Fargate vCPU quota, and capacity provider settings; retry in more AZs.",
     });
   }
   const failed = (service.deployments ?? []).find((d) => d.rolloutState === 'FAILED');
@@ -151,13 +203,15 @@ function serviceFindings(target: ServiceTarget, service: Service, stoppedCount: 
     findings.push({
       kind: 'DEPLOYMENT_FAILED',
       message: `Deployment ${failed.id} failed: ${failed.rolloutStateReason ?? 'no reason given'}`,
-      nextStep: 'Fix the cause shown for its stopped tasks, then deploy again; with the circuit breaker on, ECS rolled back.',
+      nextStep:
+        'Fix the cause shown for its stopped tasks, then deploy again; with the circuit breaker on, ECS rolled back.',
     });
   }
   if (!service.enableExecuteCommand) {
     findings.push({
       kind: 'EXEC_DISABLED',
-      message: 'ECS Exec is not enabled on this service: exec, signals and interactive sessions cannot reach its tasks.',
+      message:
+        'ECS Exec is not enabled on this service: exec, signals and interactive sessions cannot reach its tasks.',
       nextStep: `aws ecs update-service --cluster ${target.cluster} --service ${target.service} --enable-execute-command --force-new-deployment (the task role also needs the ssmmessages permissions).`,
     });
   }
@@ -165,7 +219,8 @@ function serviceFindings(target: ServiceTarget, service: Service, stoppedCount: 
     findings.push({
       kind: 'NO_STOPPED_TASKS',
       message: 'No stopped tasks: ECS keeps stopped tasks for about an hour, and none stopped in that time.',
-      nextStep: 'If a task failed earlier, read the service events above, or the task state history once it is enabled.',
+      nextStep:
+        'If a task failed earlier, read the service events above, or the task state history once it is enabled.',
     });
   }
   return findings;

@@ -20,7 +20,7 @@ export const LogsQuerySchema = z.strictObject({
     .string()
     .min(1, 'must not be empty')
     .max(MAX_FILTER_LENGTH, `must be at most ${MAX_FILTER_LENGTH} characters (CloudWatch's limit)`)
-    // eslint-disable-next-line no-control-regex
+
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
     .optional(),
   task: taskRef.optional(),

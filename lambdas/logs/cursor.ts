@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { z } from 'zod/v3';
 import { ValidationError } from '../shared/errors';
+import { Continuation } from './sources';
 
 export interface StreamPosition {
   readonly timestamp: number;
@@ -21,6 +22,8 @@ export interface LogCursor {
   readonly query: string;
   readonly floor: number;
   readonly positions: ReadonlyMap<string, StreamPosition>;
+  /** FilterLogEvents reads of settled history that go on from their page token. */
+  readonly continuations?: readonly Continuation[];
 }
 
 export const MAX_CURSOR_LENGTH = 8_192;
@@ -30,12 +33,32 @@ const CursorJson = z.strictObject({
   v: z.literal(1),
   q: z.string().regex(/^[0-9a-f]{16}$/),
   f: z.number().int().nonnegative(),
-  p: z.array(z.tuple([z.string().min(1).max(512), z.number().int().nonnegative(), z.number().int().positive()])).max(2000),
+  p: z
+    .array(z.tuple([z.string().min(1).max(1100), z.number().int().nonnegative(), z.number().int().positive()]))
+    .max(2000),
+  c: z
+    .array(
+      z.tuple([
+        z.string().min(1).max(4000),
+        z
+          .string()
+          .min(1)
+          .max(2048)
+          .regex(/^[\x21-\x7e]+$/),
+        z.number().int().nonnegative(),
+      ]),
+    )
+    .max(20)
+    .optional(),
 });
 
 /** Identifies what a query selects, so a cursor cannot be replayed against another query. */
 export function queryFingerprint(selection: Record<string, string | undefined>): string {
-  const canonical = JSON.stringify(Object.keys(selection).sort().map((k) => [k, selection[k] ?? null]));
+  const canonical = JSON.stringify(
+    Object.keys(selection)
+      .sort()
+      .map((k) => [k, selection[k] ?? null]),
+  );
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -45,12 +68,14 @@ export function encodeCursor(cursor: LogCursor): string {
     q: cursor.query,
     f: cursor.floor,
     p: [...cursor.positions].map(([stream, pos]) => [stream, pos.timestamp, pos.count]),
+    ...(cursor.continuations?.length ? { c: cursor.continuations.map((c) => [c.source, c.token, c.startTime]) } : {}),
   };
   return deflateRawSync(JSON.stringify(json)).toString('base64url');
 }
 
 export function decodeCursor(text: string, expectedQuery: string): LogCursor {
-  const invalid = () => new ValidationError('cursor', 'is not a cursor returned by this API (copy nextCursor exactly)');
+  const invalid = () =>
+    new ValidationError('cursor', 'is not a cursor returned by this API (copy nextCursor exactly)');
   if (text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) throw invalid();
   let parsed: z.infer<typeof CursorJson>;
   try {
@@ -60,11 +85,15 @@ export function decodeCursor(text: string, expectedQuery: string): LogCursor {
     throw invalid();
   }
   if (parsed.q !== expectedQuery) {
-    throw new ValidationError('cursor', 'belongs to a different query (service, task, container or filter changed)');
+    throw new ValidationError(
+      'cursor',
+      'belongs to a different query (service, task, container or filter changed)',
+    );
   }
   return {
     query: parsed.q,
     floor: parsed.f,
     positions: new Map(parsed.p.map(([stream, timestamp, count]) => [stream, { timestamp, count }])),
+    ...(parsed.c ? { continuations: parsed.c.map(([source, token, startTime]) => ({ source, token, startTime })) } : {}),
   };
 }

@@ -5,6 +5,7 @@ import {
   CloudWatchLogsClient,
   FilterLogEventsCommand,
   GetLogEventsCommand,
+  InvalidParameterException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { RateLimiter } from '../shared/rate-limiter';
@@ -27,6 +28,21 @@ export interface EventSource {
   nextPage(): Promise<Page>;
   /** Set after a read found the stream or group missing. */
   readonly missing?: boolean;
+  /** Where a FilterLogEvents read goes on, when it has more: see Continuation. */
+  continuation?(): Continuation | undefined;
+  /** True when the read went on from a page token: all it returns is new to the reader. */
+  readonly resumed?: boolean;
+}
+
+/**
+ * A FilterLogEvents read that can go on where its last page ended: its source, the page
+ * token and the start time the token belongs to. The next API page then costs one call and
+ * re-reads nothing.
+ */
+export interface Continuation {
+  readonly source: string;
+  readonly token: string;
+  readonly startTime: number;
 }
 
 /** The most a GetLogEvents or FilterLogEvents page holds. */
@@ -103,13 +119,30 @@ export interface FilterSourceOptions {
   readonly startTime: number;
   /** Exclusive. */
   readonly endTime?: number;
+  readonly pageSize: number;
+  /** Go on from a page token instead of reading from startTime. */
+  readonly resume?: Continuation;
+}
+
+/** Names what a FilterLogEvents source reads, so a continuation cannot be used on another. */
+export function filterSourceKey(o: Pick<FilterSourceOptions, 'logGroup' | 'streamPrefix' | 'streamNames' | 'filterPattern'>): string {
+  return JSON.stringify([o.logGroup, o.streamPrefix ?? null, o.streamNames ?? null, o.filterPattern ?? null]);
+}
+
+export class ExpiredContinuationError extends Error {
+  override readonly name = 'ExpiredContinuationError';
 }
 
 export function filterLogEventsSource(logs: CloudWatchLogsClient, limiter: RateLimiter, o: FilterSourceOptions) {
-  let token: string | undefined;
+  const key = filterSourceKey(o);
+  const startTime = o.resume?.startTime ?? o.startTime;
+  let token = o.resume?.token;
+  let done = false;
   const source = {
     describe: `FilterLogEvents ${o.logGroup} ${o.streamPrefix ?? o.streamNames?.join(',') ?? ''}`,
     missing: false,
+    resumed: o.resume !== undefined,
+    continuation: (): Continuation | undefined => (!done && token ? { source: key, token, startTime } : undefined),
     async nextPage(): Promise<Page> {
       await limiter.acquire();
       let out;
@@ -120,19 +153,23 @@ export function filterLogEventsSource(logs: CloudWatchLogsClient, limiter: RateL
             ...(o.streamPrefix !== undefined ? { logStreamNamePrefix: o.streamPrefix } : {}),
             ...(o.streamNames ? { logStreamNames: [...o.streamNames] } : {}),
             ...(o.filterPattern ? { filterPattern: o.filterPattern } : {}),
-            startTime: o.startTime,
+            startTime,
             // FilterLogEvents' endTime is inclusive.
             ...(o.endTime !== undefined ? { endTime: o.endTime - 1 } : {}),
             // Ignored by AWS, which always interleaves; some emulators still need it.
             interleaved: true,
-            limit: MAX_API_PAGE,
+            limit: o.pageSize,
             ...(token ? { nextToken: token } : {}),
           }),
         );
       } catch (error) {
         if (error instanceof ResourceNotFoundException) {
           source.missing = true;
+          done = true;
           return { events: [], done: true };
+        }
+        if (token && error instanceof InvalidParameterException) {
+          throw new ExpiredContinuationError('the page token in the cursor was refused', { cause: error });
         }
         throw error;
       }
@@ -143,7 +180,8 @@ export function filterLogEventsSource(logs: CloudWatchLogsClient, limiter: RateL
         message: e.message ?? '',
       }));
       token = out.nextToken;
-      return { events, done: !token };
+      done = !token;
+      return { events, done };
     },
   };
   return source;

@@ -23,7 +23,10 @@ export function parseInstant(field: string, value: string, now: number): number 
   } else if (ISO.test(value)) {
     ms = Date.parse(value);
   } else {
-    throw new ValidationError(field, "must be an ISO 8601 time (2026-12-03T10:00:00Z), epoch milliseconds, or a duration back from now such as '15m', '2h' or '7d'");
+    throw new ValidationError(
+      field,
+      "must be an ISO 8601 time (2026-12-03T10:00:00Z), epoch milliseconds, or a duration back from now such as '15m', '2h' or '7d'",
+    );
   }
   if (!Number.isFinite(ms)) throw new ValidationError(field, `'${value}' is not a valid time`);
   if (ms < now - OLDEST_MS) throw new ValidationError(field, 'is more than 10 years ago');

@@ -21,10 +21,15 @@ const DESCRIBE_TASKS_BATCH = 100;
 const MAX_TASKS = 300;
 const RECENT_EVENTS = 20;
 
-export async function listServices(ecs: ECSClient, targets: readonly ServiceTarget[]): Promise<ServiceSummary[]> {
+export async function listServices(
+  ecs: ECSClient,
+  targets: readonly ServiceTarget[],
+): Promise<ServiceSummary[]> {
   const byCluster = new Map<string, ServiceTarget[]>();
   for (const t of targets) byCluster.set(t.cluster, [...(byCluster.get(t.cluster) ?? []), t]);
-  const batches = [...byCluster].flatMap(([cluster, ts]) => chunk(ts, DESCRIBE_SERVICES_BATCH).map((batch) => ({ cluster, batch })));
+  const batches = [...byCluster].flatMap(([cluster, ts]) =>
+    chunk(ts, DESCRIBE_SERVICES_BATCH).map((batch) => ({ cluster, batch })),
+  );
   const described = await Promise.all(
     batches.map(({ cluster, batch }) =>
       ecs.send(new DescribeServicesCommand({ cluster, services: batch.map((t) => t.service) })),
@@ -61,7 +66,12 @@ export async function describeServiceTasks(
   let nextToken: string | undefined;
   do {
     const page = await ecs.send(
-      new ListTasksCommand({ cluster: target.cluster, serviceName: target.service, desiredStatus, nextToken }),
+      new ListTasksCommand({
+        cluster: target.cluster,
+        serviceName: target.service,
+        desiredStatus,
+        nextToken,
+      }),
     );
     arns.push(...(page.taskArns ?? []));
     nextToken = page.nextToken;
@@ -85,21 +95,19 @@ export function summarize(target: ServiceTarget, s: Service): ServiceSummary {
     pendingCount: s.pendingCount ?? 0,
     ...(s.taskDefinition ? { taskDefinition: s.taskDefinition } : {}),
     execEnabled: s.enableExecuteCommand ?? false,
-    deployments: (s.deployments ?? []).map(
-      (d): DeploymentSummary => ({
-        id: d.id ?? '',
-        status: d.status ?? 'UNKNOWN',
-        ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
-        ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
-        taskDefinition: d.taskDefinition ?? '',
-        desiredCount: d.desiredCount ?? 0,
-        runningCount: d.runningCount ?? 0,
-        pendingCount: d.pendingCount ?? 0,
-        failedTasks: d.failedTasks ?? 0,
-        ...isoField('createdAt', d.createdAt),
-        ...isoField('updatedAt', d.updatedAt),
-      }),
-    ),
+    deployments: (s.deployments ?? []).map((d): DeploymentSummary => ({
+      id: d.id ?? '',
+      status: d.status ?? 'UNKNOWN',
+      ...(d.rolloutState ? { rolloutState: d.rolloutState } : {}),
+      ...(d.rolloutStateReason ? { rolloutStateReason: d.rolloutStateReason } : {}),
+      taskDefinition: d.taskDefinition ?? '',
+      desiredCount: d.desiredCount ?? 0,
+      runningCount: d.runningCount ?? 0,
+      pendingCount: d.pendingCount ?? 0,
+      failedTasks: d.failedTasks ?? 0,
+      ...isoField('createdAt', d.createdAt),
+      ...isoField('updatedAt', d.updatedAt),
+    })),
   };
 }
 

@@ -33,9 +33,13 @@ export function fromAwsError(error: unknown): SidekickError | undefined {
   if (error instanceof SidekickError) return error;
   if (!isSdkError(error)) return undefined;
   if (THROTTLING.has(error.name)) {
-    return new ThrottledError(`AWS is throttling ecs-sidekick (${error.name}) after retries; try again shortly`, 5, {
-      cause: error,
-    });
+    return new ThrottledError(
+      `AWS is throttling ecs-sidekick (${error.name}) after retries; try again shortly`,
+      5,
+      {
+        cause: error,
+      },
+    );
   }
   if (ACCESS_DENIED.has(error.name)) {
     return new UpstreamError(

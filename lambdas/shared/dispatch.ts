@@ -25,7 +25,11 @@ export interface RequestContext {
   readonly deadline: number;
 }
 
-export type RouteHandler<Deps> = (input: Record<string, unknown>, deps: Deps, ctx: RequestContext) => Promise<unknown>;
+export type RouteHandler<Deps> = (
+  input: Record<string, unknown>,
+  deps: Deps,
+  ctx: RequestContext,
+) => Promise<unknown>;
 
 export type TierRoutes<Deps> = Partial<Record<RouteId, RouteHandler<Deps>>>;
 
@@ -59,7 +63,10 @@ export function createDispatcher<Deps>(options: DispatcherOptions<Deps>) {
   function handlerFor(routeId: string): RouteHandler<Deps> {
     const handler = options.routes[routeId as RouteId];
     if (!handler) {
-      throw new ValidationError('route', `'${routeId}' is not served by the ${options.tier} tier (serves: ${served.join(', ')})`);
+      throw new ValidationError(
+        'route',
+        `'${routeId}' is not served by the ${options.tier} tier (serves: ${served.join(', ')})`,
+      );
     }
     return handler;
   }
@@ -74,13 +81,22 @@ export function createDispatcher<Deps>(options: DispatcherOptions<Deps>) {
     const started = now();
     const requestId = event.requestContext.requestId || context.awsRequestId || randomUUID();
     const caller = event.requestContext.identity?.userArn || 'unknown';
-    const routeId = served.find((id) => ROUTES[id].method === event.httpMethod && ROUTES[id].path === event.resource);
+    const routeId = served.find(
+      (id) => ROUTES[id].method === event.httpMethod && ROUTES[id].path === event.resource,
+    );
     const log = options.log.child({ requestId, caller, via: 'apigateway', route: routeId ?? event.resource });
     let response: HttpResponse;
     try {
-      if (!routeId) throw new ValidationError('route', `${event.httpMethod} ${event.resource} is not served here`);
+      if (!routeId)
+        throw new ValidationError('route', `${event.httpMethod} ${event.resource} is not served here`);
       const input = inputFromApiEvent(event);
-      const ctx: RequestContext = { caller, via: 'apigateway', requestId, log, deadline: deadlineOf(context, started, true) };
+      const ctx: RequestContext = {
+        caller,
+        via: 'apigateway',
+        requestId,
+        log,
+        deadline: deadlineOf(context, started, true),
+      };
       const result = await handlerFor(routeId)(input, options.deps(), ctx);
       response = jsonResponse(ROUTES[routeId].successStatus, result);
     } catch (error) {
@@ -144,7 +160,8 @@ export function inputFromApiEvent(event: ApiGatewayEvent): Record<string, unknow
     if (value !== undefined) put(key, value, 'path');
   }
   for (const [key, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
-    if (values && values.length > 1) throw new ValidationError(key, 'is given more than once in the query string');
+    if (values && values.length > 1)
+      throw new ValidationError(key, 'is given more than once in the query string');
   }
   for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) {
     if (value !== undefined) put(key, value, 'query string');
@@ -166,7 +183,12 @@ export function inputFromApiEvent(event: ApiGatewayEvent): Record<string, unknow
 }
 
 function logFailure(log: Logger, error: unknown, status: number) {
-  const fields = { status, errorType: error instanceof Error ? error.name : typeof error, error: String(error) };
-  if (status >= 500) log.error('request failed', { ...fields, stack: error instanceof Error ? error.stack : undefined });
+  const fields = {
+    status,
+    errorType: error instanceof Error ? error.name : typeof error,
+    error: String(error),
+  };
+  if (status >= 500)
+    log.error('request failed', { ...fields, stack: error instanceof Error ? error.stack : undefined });
   else log.warn('request refused', fields);
 }

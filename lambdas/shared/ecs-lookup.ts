@@ -14,7 +14,9 @@ import { ServiceTarget } from '../../lib/config';
 import { NotFoundError, UpstreamError } from './errors';
 
 export async function describeService(ecs: ECSClient, target: ServiceTarget): Promise<Service> {
-  const out = await ecs.send(new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }));
+  const out = await ecs.send(
+    new DescribeServicesCommand({ cluster: target.cluster, services: [target.service] }),
+  );
   const service = out.services?.find((s) => s.serviceName === target.service);
   if (!service || service.status === 'INACTIVE') {
     const reason = out.failures?.[0]?.reason ?? 'MISSING';
@@ -42,12 +44,17 @@ const currentRevision = new Map<string, { arn: string; until: number }>();
 const CURRENT_REVISION_TTL_MS = 60_000;
 
 /** The task definition the service deploys now (cached for a minute). */
-export async function currentTaskDefinition(ecs: ECSClient, target: ServiceTarget, now: number): Promise<TaskDefinition> {
+export async function currentTaskDefinition(
+  ecs: ECSClient,
+  target: ServiceTarget,
+  now: number,
+): Promise<TaskDefinition> {
   const key = `${target.cluster}/${target.service}`;
   const cached = currentRevision.get(key);
   if (cached && cached.until > now) return getTaskDefinition(ecs, cached.arn);
   const service = await describeService(ecs, target);
-  if (!service.taskDefinition) throw new UpstreamError(`ECS service '${target.service}' has no task definition`);
+  if (!service.taskDefinition)
+    throw new UpstreamError(`ECS service '${target.service}' has no task definition`);
   currentRevision.set(key, { arn: service.taskDefinition, until: now + CURRENT_REVISION_TTL_MS });
   return getTaskDefinition(ecs, service.taskDefinition);
 }
@@ -63,7 +70,10 @@ export type ContainerLogs =
   | { readonly container: string; readonly unavailable: string };
 
 /** The containers ecs-sidekick may operate: the configured list, else all of the task definition. */
-export function operableContainers(taskDefinition: TaskDefinition, target: ServiceTarget): ContainerDefinition[] {
+export function operableContainers(
+  taskDefinition: TaskDefinition,
+  target: ServiceTarget,
+): ContainerDefinition[] {
   const all = taskDefinition.containerDefinitions ?? [];
   return target.containers ? all.filter((c) => c.name && target.containers!.includes(c.name)) : all;
 }
@@ -84,7 +94,10 @@ export function containerLogs(taskDefinition: TaskDefinition, target: ServiceTar
     const streamPrefix = config.options?.['awslogs-stream-prefix'];
     if (!logGroup) return { container, unavailable: 'awslogs-group is not set' };
     if (!streamPrefix) {
-      return { container, unavailable: 'awslogs-stream-prefix is not set, so streams cannot be tied to tasks' };
+      return {
+        container,
+        unavailable: 'awslogs-stream-prefix is not set, so streams cannot be tied to tasks',
+      };
     }
     if (target.logGroups && !target.logGroups.includes(logGroup)) {
       return { container, unavailable: `log group ${logGroup} is not in the configured logGroups` };

@@ -28,12 +28,18 @@ export interface HttpResponse {
 export function isApiGatewayEvent(event: unknown): event is ApiGatewayEvent {
   if (typeof event !== 'object' || event === null) return false;
   const e = event as Record<string, unknown>;
-  return typeof e.httpMethod === 'string' && typeof e.resource === 'string' && typeof e.requestContext === 'object';
+  return (
+    typeof e.httpMethod === 'string' && typeof e.resource === 'string' && typeof e.requestContext === 'object'
+  );
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 

@@ -11,7 +11,10 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-export function createLogger(base: LogFields = {}, sink: LogSink = (line) => process.stdout.write(`${line}\n`)): Logger {
+export function createLogger(
+  base: LogFields = {},
+  sink: LogSink = (line) => process.stdout.write(`${line}\n`),
+): Logger {
   const write = (level: string, message: string, fields?: LogFields) =>
     sink(JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields }));
   return {

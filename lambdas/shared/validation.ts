@@ -14,7 +14,8 @@ export function parseInput<S extends z.ZodTypeAny>(schema: S, raw: unknown): z.o
     return fail(`${prefix}${issue.keys[0]}`, 'is not a known field');
   }
   const field = issue.path.length ? issue.path.map(String).join('.') : 'input';
-  const message = issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message;
+  const message =
+    issue.code === 'invalid_type' && issue.received === 'undefined' ? 'is required' : issue.message;
   return fail(field, message);
 }
 
@@ -33,7 +34,13 @@ export const serviceKey = z
  */
 export function integerParam(min: number, max: number) {
   return z
-    .union([z.number(), z.string().regex(/^\d{1,9}$/, 'must be a whole number').transform(Number)])
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\d{1,9}$/, 'must be a whole number')
+        .transform(Number),
+    ])
     .pipe(
       z
         .number()
@@ -67,7 +74,10 @@ export const taskRef = z
 /** Refuses a task ARN that names another cluster than the service's. */
 export function requireTaskInCluster(task: TaskRef, cluster: string, field = 'task'): string {
   if (task.cluster !== undefined && task.cluster !== cluster) {
-    throw new ValidationError(field, `belongs to cluster '${task.cluster}', not to this service's cluster '${cluster}'`);
+    throw new ValidationError(
+      field,
+      `belongs to cluster '${task.cluster}', not to this service's cluster '${cluster}'`,
+    );
   }
   return task.id;
 }

@@ -23,13 +23,20 @@ export const FILTER_LOG_EVENTS_PER_SECOND = 4;
 /** GetLogEvents allows 10 requests/s per account and Region (some accounts have more). */
 export const GET_LOG_EVENTS_PER_SECOND = 10;
 
-export function createReadDeps(clients: AwsClients, targets: Targets, now: () => number = Date.now): ReadDeps {
+export function createReadDeps(
+  clients: AwsClients,
+  targets: Targets,
+  now: () => number = Date.now,
+): ReadDeps {
   return {
     ecs: clients.ecs,
     logs: clients.logs,
     targets,
     now,
-    filterLimiter: createRateLimiter({ perSecond: FILTER_LOG_EVENTS_PER_SECOND, burst: FILTER_LOG_EVENTS_PER_SECOND }),
+    filterLimiter: createRateLimiter({
+      perSecond: FILTER_LOG_EVENTS_PER_SECOND,
+      burst: FILTER_LOG_EVENTS_PER_SECOND,
+    }),
     getLimiter: createRateLimiter({ perSecond: GET_LOG_EVENTS_PER_SECOND, burst: GET_LOG_EVENTS_PER_SECOND }),
   };
 }

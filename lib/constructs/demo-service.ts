@@ -70,7 +70,10 @@ export class DemoService extends Construct {
       family: `${stackName}-demo-web`,
       cpu: 256,
       memoryLimitMiB: 512,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
     });
     const volumes: Record<string, VolumeConfig> = {};
     for (const [name, path] of Object.entries(VOLUMES)) {
@@ -152,7 +155,9 @@ export class DemoService extends Construct {
   }
 
   private acknowledgeFindings(taskDefinition: ecs.FargateTaskDefinition) {
-    Validations.of(taskDefinition.taskRole.node.tryFindChild('DefaultPolicy') ?? taskDefinition.taskRole).acknowledge({
+    Validations.of(
+      taskDefinition.taskRole.node.tryFindChild('DefaultPolicy') ?? taskDefinition.taskRole,
+    ).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'ECS Exec: ssmmessages:Create/OpenControlChannel and Create/OpenDataChannel have no resource-level permissions ' +
@@ -167,4 +172,3 @@ export class DemoService extends Construct {
     }
   }
 }
-

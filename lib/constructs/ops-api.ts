@@ -81,15 +81,21 @@ export class OpsApi extends Construct {
       const fn = props.functions[route.tier];
       if (!fn) continue;
       const resource = this.api.root.resourceForPath(route.path);
-      const method = resource.addMethod(route.method, new apigw.LambdaIntegration(fn, { allowTestInvoke: false }), {
-        authorizationType: apigw.AuthorizationType.IAM,
-        requestValidator: validator,
-        requestParameters: {
-          ...Object.fromEntries(pathParameterNames(route.path).map((p) => [`method.request.path.${p}`, true])),
-          ...Object.fromEntries(route.query.map((q) => [`method.request.querystring.${q}`, false])),
+      const method = resource.addMethod(
+        route.method,
+        new apigw.LambdaIntegration(fn, { allowTestInvoke: false }),
+        {
+          authorizationType: apigw.AuthorizationType.IAM,
+          requestValidator: validator,
+          requestParameters: {
+            ...Object.fromEntries(
+              pathParameterNames(route.path).map((p) => [`method.request.path.${p}`, true]),
+            ),
+            ...Object.fromEntries(route.query.map((q) => [`method.request.querystring.${q}`, false])),
+          },
+          operationName: id,
         },
-        operationName: id,
-      });
+      );
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-COG4',
         reason: 'Callers authenticate with IAM (SigV4) by design; tier policies decide who may call what.',
@@ -119,7 +125,11 @@ export class OpsApi extends Construct {
       this.acknowledgePathParameters(policy, statements);
     }
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, key: 'ApiUrl', description: 'ecs-sidekick API URL' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.url,
+      key: 'ApiUrl',
+      description: 'ecs-sidekick API URL',
+    });
     for (const [tier, policy] of Object.entries(this.tierPolicies)) {
       new CfnOutput(this, `${capitalize(tier)}PolicyArn`, {
         key: `${capitalize(tier)}PolicyArn`,
@@ -132,7 +142,9 @@ export class OpsApi extends Construct {
   /** Each `*` in a tier policy stands for a path parameter such as {service}. */
   private acknowledgePathParameters(policy: iam.ManagedPolicy, statements: readonly PolicyStatementJson[]) {
     const stack = Stack.of(this);
-    const apiLogicalId = stack.resolve(stack.getLogicalId(this.api.node.defaultChild as CfnElement)) as string;
+    const apiLogicalId = stack.resolve(
+      stack.getLogicalId(this.api.node.defaultChild as CfnElement),
+    ) as string;
     const rendered = `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiLogicalId}>/${this.stageName}/`;
     const allowed = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Resource);
     for (const resource of allowed) {
@@ -140,7 +152,8 @@ export class OpsApi extends Construct {
       if (!suffix.includes('*')) continue;
       Validations.of(policy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${rendered}${suffix}]`,
-        reason: 'Each * is one path parameter of the route (e.g. {service}); the policy lists the routes one by one.',
+        reason:
+          'Each * is one path parameter of the route (e.g. {service}); the policy lists the routes one by one.',
       });
     }
   }

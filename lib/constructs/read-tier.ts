@@ -61,10 +61,17 @@ export function grantServiceRead(role: iam.Role, targets: readonly ServiceTarget
   );
   // DescribeTaskDefinition has no resource-level permissions (same reference as above).
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ sid: 'ReadTaskDefinitions', actions: ['ecs:DescribeTaskDefinition'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      sid: 'ReadTaskDefinitions',
+      actions: ['ecs:DescribeTaskDefinition'],
+      resources: ['*'],
+    }),
   );
   acknowledgeWildcards(role, [
-    ['Resource::*', 'ecs:ListTasks (scoped by the ecs:cluster condition) and ecs:DescribeTaskDefinition have no resource-level permissions'],
+    [
+      'Resource::*',
+      'ecs:ListTasks (scoped by the ecs:cluster condition) and ecs:DescribeTaskDefinition have no resource-level permissions',
+    ],
     ...clusters.map((c): [string, string] => [
       `Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${c}/*`,
       `task ids are not known at deploy time; the resource is limited to tasks of the configured cluster ${c}`,
@@ -77,9 +84,14 @@ export function grantLogRead(role: iam.Role, targets: readonly ServiceTarget[]) 
   const unscoped = targets.filter((t) => !t.logGroups).map((t) => t.name);
   const groups = [...new Set(targets.flatMap((t) => t.logGroups ?? []))];
   const groupArn = (name: string) => awsArn('logs', `log-group:${name}`);
-  const resources = unscoped.length > 0 ? [groupArn('*')] : groups.flatMap((g) => [groupArn(g), `${groupArn(g)}:*`]);
+  const resources =
+    unscoped.length > 0 ? [groupArn('*')] : groups.flatMap((g) => [groupArn(g), `${groupArn(g)}:*`]);
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ sid: 'ReadServiceLogs', actions: ['logs:GetLogEvents', 'logs:FilterLogEvents'], resources }),
+    new iam.PolicyStatement({
+      sid: 'ReadServiceLogs',
+      actions: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
+      resources,
+    }),
   );
   if (unscoped.length > 0) {
     Annotations.of(role).addWarningV2(
@@ -88,7 +100,10 @@ export function grantLogRead(role: iam.Role, targets: readonly ServiceTarget[]) 
         'Set services.<name>.logGroups to scope it.',
     );
     acknowledgeWildcards(role, [
-      ['Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*', `no logGroups configured for ${unscoped.join(', ')} (see the synth warning)`],
+      [
+        'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*',
+        `no logGroups configured for ${unscoped.join(', ')} (see the synth warning)`,
+      ],
     ]);
   } else {
     acknowledgeWildcards(

@@ -66,7 +66,10 @@ export class TierFunction extends Construct {
  * Serialises the targets; every string that is a deploy-time token becomes `${env:NAME}` and
  * its value an environment variable, so the file needs no resolution at deploy time.
  */
-export function externalizeTokens(targets: readonly ServiceTarget[]): { json: string; environment: Record<string, string> } {
+export function externalizeTokens(targets: readonly ServiceTarget[]): {
+  json: string;
+  environment: Record<string, string>;
+} {
   const environment: Record<string, string> = {};
   const json = JSON.stringify(targets, (_, value: unknown) => {
     if (typeof value === 'string' && Token.isUnresolved(value)) {

@@ -1,0 +1,180 @@
+// The `sidekick` CLI as a user runs it (the npm bin), against a sandbox seeded with the demo.
+
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DEMO_CONFIG, seedDemo, SeededDemo } from '../../sandbox/demo';
+import { MotoServer, startMoto } from '../../sandbox/moto-server';
+import { Sandbox, startSandbox } from '../../sandbox/sandbox';
+import { sandboxRuntime } from '../../sandbox/runtime';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { clientConfig } from '../../lambdas/shared/clients';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'sidekick.cjs');
+let moto: MotoServer;
+let sandbox: Sandbox;
+let seeded: SeededDemo;
+let cwd: string;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  cwd = mkdtempSync(join(tmpdir(), 'sidekick-cli-'));
+  sandbox = await startSandbox({
+    awsEndpoint: moto.endpoint,
+    seed: false,
+    config: DEMO_CONFIG,
+    stateDir: join(cwd, '.sidekick'),
+  });
+  const ec2 = new EC2Client(
+    clientConfig({
+      endpoint: moto.endpoint,
+      region: sandbox.region,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    }),
+  );
+  seeded = await seedDemo(
+    { ecs: sandbox.clients.ecs, logs: sandbox.clients.logs, ec2 },
+    sandboxRuntime(moto.endpoint, sandbox.region),
+  );
+});
+afterAll(async () => {
+  await sandbox?.stop();
+  await moto?.stop();
+});
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)('node', [BIN, ...args], { cwd, env: { ...process.env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      stdout: e.stdout,
+      stderr: e.stderr,
+    }),
+  );
+}
+
+describe('sidekick', () => {
+  it('lists services with their counts', async () => {
+    const r = await cli('services');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^SERVICE\s+CLUSTER\s+STATUS/m);
+    expect(r.stdout).toMatch(/^web\s+sidekick-demo\s+ACTIVE\s+2\s+2\s+0\s+on/m);
+  });
+
+  it('shows a service with its tasks and events', async () => {
+    const r = await cli('status', 'web');
+    expect(r.code).toBe(0);
+    for (const task of seeded.runningTasks) expect(r.stdout).toContain(task.slice(0, 8));
+    expect(r.stdout).toMatch(/has reached a steady state/);
+  });
+
+  it('prints log lines of the last minutes, task and container on each', async () => {
+    const r = await cli('logs', 'web', '--since', '5m', '--limit', '7');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(7);
+    for (const line of lines)
+      expect(line).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} {2}(web|worker)\/[0-9a-f]{8} {2}\S/);
+  });
+
+  it('prints one JSON event per line with --output json', async () => {
+    const r = await cli(
+      '--output',
+      'json',
+      'logs',
+      'web',
+      '--since',
+      '5m',
+      '--limit',
+      '3',
+      '--container',
+      'worker',
+    );
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events).toHaveLength(3);
+    expect(events.every((e) => e.container === 'worker' && typeof e.timestamp === 'number')).toBe(true);
+  });
+
+  it('diagnoses the seeded failures with their hints', async () => {
+    const r = await cli('diagnose', 'web');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/OOM/);
+    expect(r.stdout).toMatch(/IMAGE_PULL, never started/);
+    expect(r.stdout).toMatch(/image or tag does not exist/);
+    expect(r.stdout).toMatch(/never wrote a log line/);
+  });
+
+  it('prints one clear line and exits 1 for an unknown service', async () => {
+    const r = await cli('status', 'payments');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^error: service 'payments' is not configured .*\(HTTP 404, Sidekick\.NotFoundError\)$/,
+      ),
+    ]);
+  });
+
+  it('exits 2 on a bad option value without calling the API', async () => {
+    const r = await cli('logs', 'web', '--limit', 'abc');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--limit.*must be a whole number/);
+  });
+
+  it('reports the 403 of an unsigned request', async () => {
+    const r = await cli('--as', 'none', 'services');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Missing Authentication Token \(HTTP 403/);
+  });
+
+  it("reports the 403 of another tier's identity", async () => {
+    const r = await cli('--as', 'operate', 'services');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not authorized to perform: execute-api:Invoke.*\(HTTP 403/);
+  });
+
+  it('says when the endpoint cannot be reached', async () => {
+    const r = await cli('--endpoint', 'http://127.0.0.1:9', 'services');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot reach http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('follows: prints a line written after it started, once', async () => {
+    const child: ChildProcess = spawn(
+      'node',
+      [BIN, 'logs', 'web', '--follow', '--since', '20s', '--interval', '1'],
+      { cwd },
+    );
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => out.length > 0 || child.exitCode !== null, 20_000);
+      const target = seeded.liveStreams[0]!;
+      await sandbox.clients.logs.send(
+        new PutLogEventsCommand({
+          logGroupName: target.logGroup,
+          logStreamName: target.stream,
+          logEvents: [{ timestamp: Date.now(), message: 'follow-marker' }],
+        }),
+      );
+      await waitFor(() => out.includes('follow-marker'), 20_000);
+      await new Promise((r) => setTimeout(r, 2500)); // two more polls
+      expect(out.split('\n').filter((l) => l.includes('follow-marker'))).toHaveLength(1);
+    } finally {
+      child.kill('SIGINT');
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number) {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

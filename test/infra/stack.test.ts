@@ -1,0 +1,295 @@
+// The synthesized stack: IAM on every method, tier policies that allow exactly their routes,
+// scoped Lambda roles, cdk-nag clean with reasons, cfn-lint clean.
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { SidekickConfig } from '../../lib/config';
+import { SidekickStack } from '../../lib/sidekick-stack';
+import { ROUTES, Tier, TIERS } from '../../lambdas/shared/routes';
+import { sampleRequestArn } from '../../lib/tier-policy';
+import { simulateInvoke } from '../support/iam';
+
+const run = promisify(execFile);
+
+interface Synth {
+  readonly app: App;
+  readonly stack: SidekickStack;
+  readonly template: Template;
+  readonly json: Record<string, any>;
+  readonly outdir: string;
+}
+
+function synth(config?: SidekickConfig, extra?: (stack: Stack) => void): Synth {
+  const outdir = mkdtempSync(join(tmpdir(), 'sidekick-synth-'));
+  const app = new App({ outdir });
+  const stack = new SidekickStack(app, 'TestSidekick', {
+    ...(config ? { config } : {}),
+    env: { account: '123456789012', region: 'eu-west-1' },
+  });
+  extra?.(stack);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const assembly = app.synth();
+  const json = JSON.parse(readFileSync(join(assembly.directory, 'TestSidekick.template.json'), 'utf8'));
+  return { app, stack, template: Template.fromJSON(json), json, outdir: assembly.directory };
+}
+
+const CONFIG: SidekickConfig = {
+  services: {
+    web: { cluster: 'prod', logGroups: ['/ecs/prod/web'] },
+    api: { cluster: 'prod', service: 'api-svc', logGroups: ['/ecs/prod/api'] },
+  },
+};
+
+let demo: Synth;
+let configured: Synth;
+
+beforeAll(() => {
+  demo = synth();
+  configured = synth(CONFIG);
+});
+
+const resources = (s: Synth, type: string) =>
+  Object.entries(s.json.Resources as Record<string, { Type: string; Properties: any }>).filter(
+    ([, r]) => r.Type === type,
+  );
+
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': '123456789012',
+};
+
+/** Turns the template's Fn::Join/Ref ARNs into concrete strings for the IAM evaluator. */
+function concrete(value: unknown, s: Synth): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, any>;
+  if (v.Ref) {
+    if (PSEUDO[v.Ref]) return PSEUDO[v.Ref]!;
+    const target = s.json.Resources[v.Ref];
+    if (target?.Type === 'AWS::ApiGateway::RestApi') return 'api123';
+    if (target?.Type === 'AWS::ApiGateway::Stage') return target.Properties.StageName;
+  }
+  if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map((x) => concrete(x, s)).join(v['Fn::Join'][0]);
+  throw new Error(`cannot make ${JSON.stringify(value)} concrete`);
+}
+
+describe.each([
+  ['demo', () => demo],
+  ['configured', () => configured],
+])('the %s stack', (_name, get) => {
+  it('uses AWS_IAM on every API method', () => {
+    const methods = resources(get(), 'AWS::ApiGateway::Method');
+    expect(methods.length).toBe(Object.keys(ROUTES).length);
+    for (const [, m] of methods) expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('validates requests on every method', () => {
+    get().template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+    for (const [, m] of resources(get(), 'AWS::ApiGateway::Method'))
+      expect(m.Properties.RequestValidatorId).toBeDefined();
+  });
+
+  it('logs access with the caller ARN, throttles, and keeps data traces off', () => {
+    get().template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: { Format: Match.stringLikeRegexp('\\$context.identity.userArn') },
+      MethodSettings: [
+        Match.objectLike({
+          ThrottlingRateLimit: 20,
+          ThrottlingBurstLimit: 40,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        }),
+      ],
+    });
+  });
+
+  it.each(TIERS.filter((tier) => Object.values(ROUTES).some((r) => r.tier === tier)))(
+    'gives the %s tier a managed policy that allows exactly its routes',
+    async (tier: Tier) => {
+      const [, policy] = resources(get(), 'AWS::IAM::ManagedPolicy').find(([, p]) =>
+        String(p.Properties.Description).includes(` ${tier} tier`),
+      )!;
+      const statements = (policy.Properties.PolicyDocument.Statement as any[]).map((s) => ({
+        ...s,
+        Resource: (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r: unknown) =>
+          concrete(r, get()),
+        ),
+      }));
+      const base = 'arn:aws:execute-api:eu-west-1:123456789012:api123/v1';
+      for (const route of Object.values(ROUTES)) {
+        expect([route.path, await simulateInvoke(statements, sampleRequestArn(base, route))]).toEqual([
+          route.path,
+          route.tier === tier,
+        ]);
+      }
+    },
+  );
+
+  it('gives no Lambda role a wildcard action', () => {
+    const lambdaRoles = new Set(
+      resources(get(), 'AWS::Lambda::Function').map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]),
+    );
+    const policies = resources(get(), 'AWS::IAM::Policy').filter(([, p]) =>
+      (p.Properties.Roles as any[]).some((r) => lambdaRoles.has(r.Ref)),
+    );
+    expect(policies.length).toBeGreaterThan(0);
+    for (const [, p] of policies) {
+      for (const s of p.Properties.PolicyDocument.Statement) {
+        for (const action of [s.Action].flat()) expect(action).not.toMatch(/(^\*$)|(:\*$)/);
+      }
+    }
+  });
+
+  it('runs every Lambda on Node 22 or newer, arm64, with tracing and its own log group', () => {
+    for (const [, f] of resources(get(), 'AWS::Lambda::Function')) {
+      expect(Number(/^nodejs(\d+)\.x$/.exec(f.Properties.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(f.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+  });
+
+  it('lets API Gateway invoke a Lambda only for a concrete stage, method and path', () => {
+    const permissions = resources(get(), 'AWS::Lambda::Permission');
+    expect(permissions.length).toBe(Object.keys(ROUTES).length);
+    for (const [, p] of permissions) {
+      const arn = concrete(p.Properties.SourceArn, get());
+      expect(arn).toMatch(/:api123\/v1\/(GET|POST|PUT|DELETE)\/services/);
+      expect(arn).not.toMatch(/\/\*\/\*$/);
+    }
+  });
+
+  it('outputs the API URL and each tier policy ARN', () => {
+    const outputs = Object.keys(get().json.Outputs);
+    expect(outputs).toEqual(expect.arrayContaining(['ApiUrl', 'ReadPolicyArn']));
+  });
+
+  it('passes cdk-nag AwsSolutions with a reason for every acknowledgement', () => {
+    const acknowledgements = get()
+      .app.node.findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const [id, reason] of acknowledgements) expect([id, reason.length >= 30]).toEqual([id, true]);
+    const report = JSON.parse(readFileSync(join(get().outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports.flatMap((p: any) => p.violations ?? [])).toEqual([]);
+  });
+
+  it('passes cfn-lint with no errors', async () => {
+    const file = join(get().outdir, 'TestSidekick.template.json');
+    const { stdout } = await run('cfn-lint', ['--format', 'json', file]).catch((e: { stdout: string }) => ({
+      stdout: e.stdout,
+    }));
+    const errors = (
+      JSON.parse(stdout || '[]') as { Level: string; Rule: { Id: string }; Message: string }[]
+    ).filter((m) => m.Level === 'Error');
+    expect(errors).toEqual([]);
+  });
+
+  it('bundles each Lambda with local esbuild, its targets file beside it', () => {
+    for (const [, f] of resources(get(), 'AWS::Lambda::Function')) {
+      const asset = join(get().outdir, `asset.${f.Properties.Code.S3Key.replace('.zip', '')}`);
+      expect(existsSync(join(asset, 'index.js'))).toBe(true);
+      expect(JSON.parse(readFileSync(join(asset, 'targets.json'), 'utf8'))[0].name).toBe('web');
+    }
+  });
+});
+
+describe('cdk-nag', () => {
+  it('fails synth when a finding is not acknowledged', () => {
+    expect(() =>
+      synth(CONFIG, (stack) => {
+        new iam.Role(stack, 'TooBroad', {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+          managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AdministratorAccess')],
+        });
+      }),
+    ).toThrow(/uses AWS managed policies/);
+  });
+});
+
+describe('the configured stack', () => {
+  it('scopes the read role to the configured services, clusters and log groups', () => {
+    const text = JSON.stringify(configured.json.Resources);
+    expect(text).toContain(':service/prod/web');
+    expect(text).toContain(':service/prod/api-svc');
+    expect(text).toContain(':task/prod/*');
+    expect(text).toContain(':log-group:/ecs/prod/web');
+    expect(text).not.toContain(':log-group:*');
+    configured.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'ecs:ListTasks',
+            Condition: { ArnEquals: { 'ecs:cluster': [Match.objectLike({ 'Fn::Join': Match.anyValue() })] } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('creates no demo resources', () => {
+    expect(resources(configured, 'AWS::ECS::Service')).toEqual([]);
+    expect(resources(configured, 'AWS::EC2::VPC')).toEqual([]);
+  });
+});
+
+describe('the demo stack', () => {
+  it('runs a Fargate service with ECS Exec and init process, and EFS data and config volumes', () => {
+    demo.template.hasResourceProperties('AWS::ECS::Service', {
+      EnableExecuteCommand: true,
+      ServiceName: 'web',
+      LaunchType: 'FARGATE',
+    });
+    demo.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: Match.arrayWith([
+        Match.objectLike({
+          Name: 'web',
+          LinuxParameters: { InitProcessEnabled: true },
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ]),
+      Volumes: Match.arrayWith(
+        ['data', 'config'].map((name) =>
+          Match.objectLike({
+            Name: name,
+            EFSVolumeConfiguration: Match.objectLike({
+              TransitEncryption: 'ENABLED',
+              AuthorizationConfig: Match.objectLike({ IAM: 'ENABLED' }),
+            }),
+          }),
+        ),
+      ),
+    });
+    demo.template.resourceCountIs('AWS::EFS::AccessPoint', 2);
+  });
+});
+
+describe('an invalid config', () => {
+  it('fails synth with a message naming the field and the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekick-badconfig-'));
+    const file = join(dir, 'sidekick.config.json');
+    writeFileSync(file, JSON.stringify({ services: { web: { cluster: 'prod cluster', logGroups: [] } } }));
+    const result = await run('npx', ['tsx', 'bin/app.ts'], {
+      env: { ...process.env, SIDEKICK_CONFIG: file, CDK_OUTDIR: dir },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/services\.web\.cluster: must be an ECS cluster name/);
+    expect(result.stderr).toMatch(
+      /services\.web\.logGroups: must list at least one log group, or be left out/,
+    );
+  });
+});
