@@ -20,7 +20,13 @@ import { clientConfig } from '../lambdas/shared/clients';
 import { streamName } from '../lambdas/shared/ecs-lookup';
 import { TARGETS_FILE } from '../lambdas/shared/targets';
 import { createApiClient } from '../cli/api-client';
-import { createNetwork, DEMO, DEMO_CONFIG, registerDemoTaskDefinition, runServiceTask } from '../sandbox/demo';
+import {
+  createNetwork,
+  DEMO,
+  DEMO_CONFIG,
+  registerDemoTaskDefinition,
+  runServiceTask,
+} from '../sandbox/demo';
 import { ensureStream } from '../sandbox/log-producer';
 import { startMoto } from '../sandbox/moto-server';
 import { startSandbox } from '../sandbox/sandbox';
@@ -47,7 +53,11 @@ interface BundleResult {
 
 async function loadTimeMs(file: string): Promise<number> {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const env = { ...process.env, AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  const env = {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
   const times: number[] = [];
   for (let i = 0; i < LOAD_RUNS; i++) times.push(Number((await run('node', ['-e', script], { env })).stdout));
   return median(times);
@@ -78,8 +88,17 @@ async function benchBundles(): Promise<BundleResult[]> {
 interface QueryResult {
   readonly events: number;
   readonly streams: number;
-  readonly sidekick: { readonly apiRequests: number; readonly awsCalls: number; readonly filterLogEventsCalls: number; readonly wallMs: number };
-  readonly awsCli: { readonly filterLogEventsCalls: number; readonly wallMs: number; readonly events: number };
+  readonly sidekick: {
+    readonly apiRequests: number;
+    readonly awsCalls: number;
+    readonly filterLogEventsCalls: number;
+    readonly wallMs: number;
+  };
+  readonly awsCli: {
+    readonly filterLogEventsCalls: number;
+    readonly wallMs: number;
+    readonly events: number;
+  };
   readonly wallRatio: number;
   readonly callRatio: number;
 }
@@ -89,7 +108,9 @@ async function benchQuery(): Promise<QueryResult> {
   const sandbox = await startSandbox({ awsEndpoint: moto.endpoint, seed: false, config: DEMO_CONFIG });
   try {
     const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-    const ec2 = new EC2Client(clientConfig({ endpoint: moto.endpoint, region: sandbox.region, credentials: creds }));
+    const ec2 = new EC2Client(
+      clientConfig({ endpoint: moto.endpoint, region: sandbox.region, credentials: creds }),
+    );
     const { ecs, logs } = sandbox.clients;
     const network = await createNetwork(ec2);
     await ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
@@ -102,7 +123,9 @@ async function benchQuery(): Promise<QueryResult> {
         taskDefinition: td,
         desiredCount: 3,
         launchType: 'FARGATE',
-        networkConfiguration: { awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups } },
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
+        },
       }),
     );
     const base = Date.now() - 3_600_000;
@@ -112,8 +135,13 @@ async function benchQuery(): Promise<QueryResult> {
       for (const container of DEMO.containers) {
         const stream = streamName(DEMO.streamPrefix, container, task);
         await ensureStream(logs, { logGroup: DEMO.logGroup, stream, container });
-        const logEvents = Array.from({ length: 4167 }, (_, j) => ({ timestamp: base + Math.floor(j / 8), message: `${container} ${j} ${'x'.repeat(60)}` }));
-        await logs.send(new PutLogEventsCommand({ logGroupName: DEMO.logGroup, logStreamName: stream, logEvents }));
+        const logEvents = Array.from({ length: 4167 }, (_, j) => ({
+          timestamp: base + Math.floor(j / 8),
+          message: `${container} ${j} ${'x'.repeat(60)}`,
+        }));
+        await logs.send(
+          new PutLogEventsCommand({ logGroupName: DEMO.logGroup, logStreamName: stream, logEvents }),
+        );
         total += logEvents.length;
       }
     }
@@ -125,7 +153,12 @@ async function benchQuery(): Promise<QueryResult> {
     };
     ecs.middlewareStack.add(count, { step: 'initialize' });
     logs.middlewareStack.add(count, { step: 'initialize' });
-    const api = createApiClient({ apiUrl: sandbox.apiUrl, region: sandbox.region, source: 'sandbox', credentialsFor: () => sandbox.identities.read });
+    const api = createApiClient({
+      apiUrl: sandbox.apiUrl,
+      region: sandbox.region,
+      source: 'sandbox',
+      credentialsFor: () => sandbox.identities.read,
+    });
     const query = { since: String(base), until: String(base + 600_000), limit: 10_000 };
 
     const walls: number[] = [];
@@ -138,7 +171,11 @@ async function benchQuery(): Promise<QueryResult> {
       const started = performance.now();
       let cursor: string | undefined;
       for (;;) {
-        const page: LogsPage = await api.call('getLogs', { service: 'web' }, cursor ? { ...query, since: undefined, cursor } : query);
+        const page: LogsPage = await api.call(
+          'getLogs',
+          { service: 'web' },
+          cursor ? { ...query, since: undefined, cursor } : query,
+        );
         apiRequests += 1;
         got += page.events.length;
         if (!page.hasMore || !page.nextCursor) break;
@@ -156,8 +193,22 @@ async function benchQuery(): Promise<QueryResult> {
     };
 
     const cliArgs = [
-      'logs', 'filter-log-events', '--log-group-name', DEMO.logGroup, '--log-stream-name-prefix', `${DEMO.streamPrefix}/`,
-      '--start-time', String(base), '--end-time', String(base + 600_000), '--endpoint-url', moto.endpoint, '--region', sandbox.region, '--output', 'json',
+      'logs',
+      'filter-log-events',
+      '--log-group-name',
+      DEMO.logGroup,
+      '--log-stream-name-prefix',
+      `${DEMO.streamPrefix}/`,
+      '--start-time',
+      String(base),
+      '--end-time',
+      String(base + 600_000),
+      '--endpoint-url',
+      moto.endpoint,
+      '--region',
+      sandbox.region,
+      '--output',
+      'json',
     ];
     const cliEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
     const cliWalls: number[] = [];
@@ -169,7 +220,8 @@ async function benchQuery(): Promise<QueryResult> {
       cliEvents = (JSON.parse(stdout) as { events: unknown[] }).events.length;
     }
     const debug = await run('aws', [...cliArgs, '--debug'], { env: cliEnv, maxBuffer: 512 * 1024 * 1024 });
-    const cliCalls = (debug.stderr.match(/Making request for OperationModel\(name=FilterLogEvents\)/g) ?? []).length;
+    const cliCalls = (debug.stderr.match(/Making request for OperationModel\(name=FilterLogEvents\)/g) ?? [])
+      .length;
     const awsCli = { filterLogEventsCalls: cliCalls, wallMs: round(median(cliWalls)), events: cliEvents };
     return {
       events: total,
@@ -196,13 +248,31 @@ function round(n: number, digits = 1): number {
 
 async function main() {
   const bundles = await benchBundles();
-  console.log('\nLambda bundles (esbuild, minified; load = require() in a fresh Node process, median of %d)', LOAD_RUNS);
+  console.log(
+    '\nLambda bundles (esbuild, minified; load = require() in a fresh Node process, median of %d)',
+    LOAD_RUNS,
+  );
   console.table(bundles);
   const query = await benchQuery();
-  console.log('\n%d events in %d streams on moto (median of %d runs)', query.events, query.streams, QUERY_RUNS);
+  console.log(
+    '\n%d events in %d streams on moto (median of %d runs)',
+    query.events,
+    query.streams,
+    QUERY_RUNS,
+  );
   console.table({
-    'ecs-sidekick API (paged, limit 10000)': { awsCalls: query.sidekick.awsCalls, filterLogEvents: query.sidekick.filterLogEventsCalls, requests: query.sidekick.apiRequests, wallMs: query.sidekick.wallMs },
-    'aws logs filter-log-events': { awsCalls: query.awsCli.filterLogEventsCalls, filterLogEvents: query.awsCli.filterLogEventsCalls, requests: 1, wallMs: query.awsCli.wallMs },
+    'ecs-sidekick API (paged, limit 10000)': {
+      awsCalls: query.sidekick.awsCalls,
+      filterLogEvents: query.sidekick.filterLogEventsCalls,
+      requests: query.sidekick.apiRequests,
+      wallMs: query.sidekick.wallMs,
+    },
+    'aws logs filter-log-events': {
+      awsCalls: query.awsCli.filterLogEventsCalls,
+      filterLogEvents: query.awsCli.filterLogEventsCalls,
+      requests: 1,
+      wallMs: query.awsCli.wallMs,
+    },
   });
   console.log(`ratios (sidekick / aws cli): wall ${query.wallRatio}, AWS calls ${query.callRatio}`);
   const results = { date: new Date().toISOString(), node: process.version, bundles, logsQuery: query };

@@ -1,7 +1,11 @@
 // Benchmark baseline: only the SDK clients and commands the read tier uses, as any
 // hand-written Lambda would bundle them.
 
-import { CloudWatchLogsClient, FilterLogEventsCommand, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,

@@ -34,7 +34,9 @@ const CursorJson = z.strictObject({
   q: z.string().regex(/^[0-9a-f]{16}$/),
   f: z.number().int().nonnegative(),
   p: z
-    .array(z.tuple([z.string().min(1).max(1100), z.number().int().nonnegative(), z.number().int().positive()]))
+    .array(
+      z.tuple([z.string().min(1).max(1100), z.number().int().nonnegative(), z.number().int().positive()]),
+    )
     .max(2000),
   c: z
     .array(
@@ -68,7 +70,9 @@ export function encodeCursor(cursor: LogCursor): string {
     q: cursor.query,
     f: cursor.floor,
     p: [...cursor.positions].map(([stream, pos]) => [stream, pos.timestamp, pos.count]),
-    ...(cursor.continuations?.length ? { c: cursor.continuations.map((c) => [c.source, c.token, c.startTime]) } : {}),
+    ...(cursor.continuations?.length
+      ? { c: cursor.continuations.map((c) => [c.source, c.token, c.startTime]) }
+      : {}),
   };
   return deflateRawSync(JSON.stringify(json)).toString('base64url');
 }
@@ -94,6 +98,8 @@ export function decodeCursor(text: string, expectedQuery: string): LogCursor {
     query: parsed.q,
     floor: parsed.f,
     positions: new Map(parsed.p.map(([stream, timestamp, count]) => [stream, { timestamp, count }])),
-    ...(parsed.c ? { continuations: parsed.c.map(([source, token, startTime]) => ({ source, token, startTime })) } : {}),
+    ...(parsed.c
+      ? { continuations: parsed.c.map(([source, token, startTime]) => ({ source, token, startTime })) }
+      : {}),
   };
 }

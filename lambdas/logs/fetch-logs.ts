@@ -16,7 +16,13 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ServiceTarget } from '../../lib/config';
 import { groupBy } from '../shared/collections';
 import { ValidationError } from '../shared/errors';
-import { ContainerLogs, containerLogs, currentTaskDefinition, parseStreamName, streamName } from '../shared/ecs-lookup';
+import {
+  ContainerLogs,
+  containerLogs,
+  currentTaskDefinition,
+  parseStreamName,
+  streamName,
+} from '../shared/ecs-lookup';
 import { RateLimiter } from '../shared/rate-limiter';
 import { requireTaskInCluster } from '../shared/validation';
 import { LogEvent, LogsPage, LogsQuery } from './contract';
@@ -63,11 +69,19 @@ export async function fetchLogs(
 ): Promise<LogsPage> {
   const readAt = run.now();
   const taskId = query.task ? requireTaskInCluster(query.task, target.cluster) : undefined;
-  const fingerprint = queryFingerprint({ service: target.name, task: taskId, container: query.container, filter: query.filter });
+  const fingerprint = queryFingerprint({
+    service: target.name,
+    task: taskId,
+    container: query.container,
+    filter: query.filter,
+  });
   const resumed = query.cursor ? decodeCursor(query.cursor, fingerprint) : undefined;
   // With a cursor, the cursor says where to start: `since` is not used.
   const range: TimeRange = resumed
-    ? { since: resumed.floor, ...(query.until !== undefined ? { until: parseInstant('until', query.until, readAt) } : {}) }
+    ? {
+        since: resumed.floor,
+        ...(query.until !== undefined ? { until: parseInstant('until', query.until, readAt) } : {}),
+      }
     : parseTimeRange(query, readAt, DEFAULT_SINCE_MS);
   const cursor: LogCursor = resumed ?? { query: fingerprint, floor: range.since, positions: new Map() };
 
@@ -75,19 +89,32 @@ export async function fetchLogs(
   const selected = query.container ? all.filter((c) => c.container === query.container) : all;
   if (query.container && selected.length === 0) {
     const names = all.map((c) => c.container).join(', ');
-    throw new ValidationError('container', `'${query.container}' is not a container of ${target.name} (containers: ${names})`);
+    throw new ValidationError(
+      'container',
+      `'${query.container}' is not a container of ${target.name} (containers: ${names})`,
+    );
   }
   const readable = selected.filter((c): c is Readable => 'logGroup' in c);
   const notes = selected.flatMap((c) => ('unavailable' in c ? [`${c.container}: ${c.unavailable}`] : []));
 
-  const sources = planSources(deps, readable, all, { taskId, filter: query.filter, limit: query.limit }, cursor, range.until);
+  const sources = planSources(
+    deps,
+    readable,
+    all,
+    { taskId, filter: query.filter, limit: query.limit },
+    cursor,
+    range.until,
+  );
   const page = await readPage(sources, cursor, range.until, query.limit, run).catch((error: unknown) => {
     if (error instanceof ExpiredContinuationError) {
-      throw new ValidationError('cursor', 'has expired (page tokens last 24 hours); start again with since', { cause: error });
+      throw new ValidationError('cursor', 'has expired (page tokens last 24 hours); start again with since', {
+        cause: error,
+      });
     }
     throw error;
   });
-  for (const s of sources) if (s.missing) notes.push(`${s.describe}: not found (nothing was logged there yet)`);
+  for (const s of sources)
+    if (s.missing) notes.push(`${s.describe}: not found (nothing was logged there yet)`);
 
   const floor = nextFloor(cursor.floor, page.events, page.exhausted, readAt, range.until);
   const finished = page.exhausted && range.until !== undefined && floor >= range.until;
@@ -119,7 +146,11 @@ async function readPage(
   limit: number,
   run: LogsRun,
 ): Promise<ReadResult> {
-  const merger = new Merger(sources, { keep: undeliveredFilter(cursor, until), deadline: run.deadline, now: run.now });
+  const merger = new Merger(sources, {
+    keep: undeliveredFilter(cursor, until),
+    deadline: run.deadline,
+    now: run.now,
+  });
   const positions = new Map<string, StreamPosition>(cursor.positions);
   const events: LogEvent[] = [];
   let bytes = 0;
@@ -201,8 +232,11 @@ function planSources(
   // is selected (one call covers them all), else one prefix per container.
   return groupBy(readable, (c) => `${c.logGroup}\n${c.streamPrefix}`).flatMap(([, cs]) => {
     const { logGroup, streamPrefix } = cs[0]!;
-    const sharing = all.filter((c) => 'logGroup' in c && c.logGroup === logGroup && c.streamPrefix === streamPrefix);
-    const prefixes = sharing.length === cs.length ? [`${streamPrefix}/`] : cs.map((c) => `${streamPrefix}/${c.container}/`);
+    const sharing = all.filter(
+      (c) => 'logGroup' in c && c.logGroup === logGroup && c.streamPrefix === streamPrefix,
+    );
+    const prefixes =
+      sharing.length === cs.length ? [`${streamPrefix}/`] : cs.map((c) => `${streamPrefix}/${c.container}/`);
     return prefixes.map((prefix) => filterSource({ logGroup, streamPrefix: prefix }));
   });
 }

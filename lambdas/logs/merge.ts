@@ -42,7 +42,10 @@ export class Merger {
       }
       this.head = undefined;
       for (const b of this.buffers) {
-        if (b.index < b.events.length && (!this.head || b.events[b.index]!.timestamp < this.head.events[this.head.index]!.timestamp)) {
+        if (
+          b.index < b.events.length &&
+          (!this.head || b.events[b.index]!.timestamp < this.head.events[this.head.index]!.timestamp)
+        ) {
           this.head = b;
         }
       }

@@ -125,7 +125,9 @@ export interface FilterSourceOptions {
 }
 
 /** Names what a FilterLogEvents source reads, so a continuation cannot be used on another. */
-export function filterSourceKey(o: Pick<FilterSourceOptions, 'logGroup' | 'streamPrefix' | 'streamNames' | 'filterPattern'>): string {
+export function filterSourceKey(
+  o: Pick<FilterSourceOptions, 'logGroup' | 'streamPrefix' | 'streamNames' | 'filterPattern'>,
+): string {
   return JSON.stringify([o.logGroup, o.streamPrefix ?? null, o.streamNames ?? null, o.filterPattern ?? null]);
 }
 
@@ -133,7 +135,11 @@ export class ExpiredContinuationError extends Error {
   override readonly name = 'ExpiredContinuationError';
 }
 
-export function filterLogEventsSource(logs: CloudWatchLogsClient, limiter: RateLimiter, o: FilterSourceOptions) {
+export function filterLogEventsSource(
+  logs: CloudWatchLogsClient,
+  limiter: RateLimiter,
+  o: FilterSourceOptions,
+) {
   const key = filterSourceKey(o);
   const startTime = o.resume?.startTime ?? o.startTime;
   let token = o.resume?.token;
@@ -142,7 +148,8 @@ export function filterLogEventsSource(logs: CloudWatchLogsClient, limiter: RateL
     describe: `FilterLogEvents ${o.logGroup} ${o.streamPrefix ?? o.streamNames?.join(',') ?? ''}`,
     missing: false,
     resumed: o.resume !== undefined,
-    continuation: (): Continuation | undefined => (!done && token ? { source: key, token, startTime } : undefined),
+    continuation: (): Continuation | undefined =>
+      !done && token ? { source: key, token, startTime } : undefined,
     async nextPage(): Promise<Page> {
       await limiter.acquire();
       let out;

@@ -174,7 +174,7 @@ describe('logs pagination', () => {
     const page: LogsPage = await api.call('getLogs', { service: 'web' }, { since: String(base), limit: 100 });
     expect(page.events.length).toBeLessThan(12);
     expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThan(MAX_PAGE_BYTES + 4096);
-    expect(MAX_PAGE_BYTES).toBeLessThanOrEqual(6 * 1024 * 1024 / 3);
+    expect(MAX_PAGE_BYTES).toBeLessThanOrEqual((6 * 1024 * 1024) / 3);
     expect(page.hasMore).toBe(true);
     const rest = await readAll({ since: String(base), limit: 100 });
     expect(rest.events.map((e) => Number(e.message.split(':')[0]))).toEqual([...Array(12).keys()]);

@@ -26,32 +26,67 @@ function fakeAws(throttles: number) {
       res.end(JSON.stringify(body));
     };
     if (op === 'DescribeServices') {
-      return reply(200, { services: [{ serviceName: 'web', status: 'ACTIVE', taskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1' }], failures: [] });
+      return reply(200, {
+        services: [
+          {
+            serviceName: 'web',
+            status: 'ACTIVE',
+            taskDefinition: 'arn:aws:ecs:us-east-1:123456789012:task-definition/web:1',
+          },
+        ],
+        failures: [],
+      });
     }
     if (op === 'DescribeTaskDefinition') {
       return reply(200, {
         taskDefinition: {
-          containerDefinitions: [{ name: 'web', logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/g', 'awslogs-stream-prefix': 'p' } } }],
+          containerDefinitions: [
+            {
+              name: 'web',
+              logConfiguration: {
+                logDriver: 'awslogs',
+                options: { 'awslogs-group': '/g', 'awslogs-stream-prefix': 'p' },
+              },
+            },
+          ],
         },
       });
     }
     if (seen.filter((o) => o === op).length <= throttles) {
       return reply(400, { __type: 'ThrottlingException', message: 'Rate exceeded' });
     }
-    return reply(200, { events: [{ timestamp: Date.now() - 60_000, message: 'hello', ingestionTime: 1 }], nextForwardToken: 'f/1', nextBackwardToken: 'b/1' });
+    return reply(200, {
+      events: [{ timestamp: Date.now() - 60_000, message: 'hello', ingestionTime: 1 }],
+      nextForwardToken: 'f/1',
+      nextBackwardToken: 'b/1',
+    });
   });
   return {
     seen,
-    start: () => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+    start: () =>
+      new Promise<string>((resolve) =>
+        server.listen(0, '127.0.0.1', () =>
+          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ),
+      ),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
 async function getLogsThrough(endpoint: string) {
   clearEcsLookupCache();
-  const clients = createClients({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const clients = createClients({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
   const deps = createReadDeps(clients, createTargets([{ name: 'web', cluster: 'c', service: 'web' }]));
-  const dispatch = createDispatcher({ tier: 'read', routes: readRoutes, deps: () => deps, log: silentLogger });
+  const dispatch = createDispatcher({
+    tier: 'read',
+    routes: readRoutes,
+    deps: () => deps,
+    log: silentLogger,
+  });
   return (await dispatch({
     httpMethod: 'GET',
     resource: '/services/{service}/logs',
@@ -72,7 +107,9 @@ describe('AWS throttling', () => {
     try {
       const res = await getLogsThrough(endpoint);
       expect(res.statusCode).toBe(200);
-      expect(JSON.parse(res.body).events).toEqual([expect.objectContaining({ message: 'hello', task: TASK })]);
+      expect(JSON.parse(res.body).events).toEqual([
+        expect.objectContaining({ message: 'hello', task: TASK }),
+      ]);
       expect(aws.seen.filter((o) => o === 'GetLogEvents')).toHaveLength(3);
     } finally {
       await aws.stop();
