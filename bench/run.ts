@@ -10,8 +10,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateLogGroupCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
+import { PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { bundleLambda } from '../lib/bundling';
@@ -20,13 +19,7 @@ import { clientConfig } from '../lambdas/shared/clients';
 import { streamName } from '../lambdas/shared/ecs-lookup';
 import { TARGETS_FILE } from '../lambdas/shared/targets';
 import { createApiClient } from '../cli/api-client';
-import {
-  createNetwork,
-  DEMO,
-  DEMO_CONFIG,
-  registerDemoTaskDefinition,
-  runServiceTask,
-} from '../sandbox/demo';
+import { createDemoService, DEMO, DEMO_CONFIG, runServiceTask } from '../sandbox/demo';
 import { ensureStream } from '../sandbox/log-producer';
 import { startMoto } from '../sandbox/moto-server';
 import { startSandbox } from '../sandbox/sandbox';
@@ -112,22 +105,7 @@ async function benchQuery(): Promise<QueryResult> {
       clientConfig({ endpoint: moto.endpoint, region: sandbox.region, credentials: creds }),
     );
     const { ecs, logs } = sandbox.clients;
-    const network = await createNetwork(ec2);
-    await ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
-    await logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
-    const td = await registerDemoTaskDefinition(ecs, 'nginx');
-    await ecs.send(
-      new CreateServiceCommand({
-        cluster: DEMO.cluster,
-        serviceName: DEMO.service,
-        taskDefinition: td,
-        desiredCount: 3,
-        launchType: 'FARGATE',
-        networkConfiguration: {
-          awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
-        },
-      }),
-    );
+    const { network, taskDefinition: td } = await createDemoService({ ecs, logs, ec2 }, { desiredCount: 3 });
     const base = Date.now() - 3_600_000;
     let total = 0;
     for (let i = 0; i < 3; i++) {

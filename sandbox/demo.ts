@@ -118,6 +118,39 @@ export async function registerDemoTaskDefinition(ecs: ECSClient, webImage: strin
   return out.taskDefinition!.taskDefinitionArn!;
 }
 
+export interface DemoService {
+  readonly network: Network;
+  readonly taskDefinition: string;
+}
+
+/** The demo's cluster, log group, task definition and service `web`, with no tasks yet. */
+export async function createDemoService(
+  clients: DemoClients,
+  options: { desiredCount?: number; execEnabled?: boolean; image?: string } = {},
+): Promise<DemoService> {
+  const network = await createNetwork(clients.ec2);
+  await clients.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
+  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
+  const taskDefinition = await registerDemoTaskDefinition(
+    clients.ecs,
+    options.image ?? 'public.ecr.aws/nginx/nginx:1.27',
+  );
+  await clients.ecs.send(
+    new CreateServiceCommand({
+      cluster: DEMO.cluster,
+      serviceName: DEMO.service,
+      taskDefinition,
+      desiredCount: options.desiredCount ?? 2,
+      launchType: 'FARGATE',
+      enableExecuteCommand: options.execEnabled ?? true,
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
+      },
+    }),
+  );
+  return { network, taskDefinition };
+}
+
 /** Starts a task the way the service scheduler does: group `service:<name>`. */
 export async function runServiceTask(
   ecs: ECSClient,
@@ -162,23 +195,7 @@ export async function seedDemo(
   runtime: SandboxRuntime,
   now = Date.now(),
 ): Promise<SeededDemo> {
-  const network = await createNetwork(clients.ec2);
-  await clients.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
-  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
-  const good = await registerDemoTaskDefinition(clients.ecs, 'public.ecr.aws/nginx/nginx:1.27');
-  await clients.ecs.send(
-    new CreateServiceCommand({
-      cluster: DEMO.cluster,
-      serviceName: DEMO.service,
-      taskDefinition: good,
-      desiredCount: 2,
-      launchType: 'FARGATE',
-      enableExecuteCommand: true,
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
-      },
-    }),
-  );
+  const { network, taskDefinition: good } = await createDemoService(clients);
   const say = (event: string, eventAt: number) =>
     runtime.setServiceState({ cluster: DEMO.cluster, service: DEMO.service, event, eventAt });
 

@@ -3,32 +3,15 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
-import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { encodeCursor, queryFingerprint } from '../../lambdas/logs/cursor';
-import { createNetwork, DEMO, registerDemoTaskDefinition } from '../../sandbox/demo';
+import { createDemoService } from '../../sandbox/demo';
 import { rawRequest, startTestSandbox, TestSandbox } from '../support/sandbox';
 
 let t: TestSandbox;
 
 beforeAll(async () => {
   t = await startTestSandbox();
-  const network = await createNetwork(t.seed.ec2);
-  await t.seed.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
-  await t.seed.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
-  const td = await registerDemoTaskDefinition(t.seed.ecs, 'nginx');
-  await t.seed.ecs.send(
-    new CreateServiceCommand({
-      cluster: DEMO.cluster,
-      serviceName: DEMO.service,
-      taskDefinition: td,
-      desiredCount: 1,
-      launchType: 'FARGATE',
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
-      },
-    }),
-  );
+  await createDemoService(t.seed, { desiredCount: 1 });
 });
 afterAll(async () => t?.stop());
 beforeEach(() => {

@@ -2,18 +2,9 @@
 // way ECS reports it (stop code, stopped reason, container exit codes, service events), and
 // the diagnosis must name it with the right hint.
 
-import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
 import { Diagnosis } from '../../lambdas/diagnose/contract';
 import { streamName } from '../../lambdas/shared/ecs-lookup';
-import {
-  createNetwork,
-  DEMO,
-  Network,
-  registerDemoTaskDefinition,
-  reportStopped,
-  runServiceTask,
-} from '../../sandbox/demo';
+import { createDemoService, DEMO, Network, reportStopped, runServiceTask } from '../../sandbox/demo';
 import { backfill } from '../../sandbox/log-producer';
 import { ContainerState } from '../../sandbox/runtime';
 import { startTestSandbox, TestSandbox } from '../support/sandbox';
@@ -121,23 +112,7 @@ const FAILURES: Failure[] = [
 
 beforeAll(async () => {
   t = await startTestSandbox();
-  network = await createNetwork(t.seed.ec2);
-  await t.seed.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
-  await t.seed.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
-  taskDefinition = await registerDemoTaskDefinition(t.seed.ecs, 'nginx');
-  await t.seed.ecs.send(
-    new CreateServiceCommand({
-      cluster: DEMO.cluster,
-      serviceName: DEMO.service,
-      taskDefinition,
-      desiredCount: 1,
-      launchType: 'FARGATE',
-      enableExecuteCommand: false,
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
-      },
-    }),
-  );
+  ({ network, taskDefinition } = await createDemoService(t.seed, { desiredCount: 1, execEnabled: false }));
 });
 afterAll(async () => t?.stop());
 

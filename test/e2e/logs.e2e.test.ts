@@ -1,12 +1,11 @@
 // GET /services/{service}/logs end to end: moto as CloudWatch Logs and ECS, the sandbox API
 // with real SigV4, the same handlers the Lambda runs.
 
-import { CreateLogGroupCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
+import { PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { LogsPage } from '../../lambdas/logs/contract';
 import { MAX_PAGE_BYTES, SETTLE_MS } from '../../lambdas/logs/fetch-logs';
 import { streamName } from '../../lambdas/shared/ecs-lookup';
-import { createNetwork, DEMO, registerDemoTaskDefinition, runServiceTask } from '../../sandbox/demo';
+import { createDemoService, DEMO, runServiceTask } from '../../sandbox/demo';
 import { ensureStream } from '../../sandbox/log-producer';
 import { startTestSandbox, TestSandbox } from '../support/sandbox';
 
@@ -20,22 +19,7 @@ afterAll(async () => t?.stop());
 
 beforeEach(async () => {
   await t.reset();
-  const network = await createNetwork(t.seed.ec2);
-  await t.seed.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
-  await t.seed.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
-  const td = await registerDemoTaskDefinition(t.seed.ecs, 'nginx');
-  await t.seed.ecs.send(
-    new CreateServiceCommand({
-      cluster: DEMO.cluster,
-      serviceName: DEMO.service,
-      taskDefinition: td,
-      desiredCount: 3,
-      launchType: 'FARGATE',
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
-      },
-    }),
-  );
+  const { network, taskDefinition: td } = await createDemoService(t.seed, { desiredCount: 3 });
   tasks = [];
   for (let i = 0; i < 3; i++) tasks.push(await runServiceTask(t.seed.ecs, network, td));
 });
