@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TIERS } from '../lambdas/shared/routes';
 import { createApiClient } from './api-client';
 import { diagnoseCommand } from './commands/diagnose';
+import { execCheckCommand, execCommand, shellCommand, signalCommand } from './commands/exec';
 import { logsCommand } from './commands/logs';
 import { servicesCommand, statusCommand } from './commands/services';
 import { resolveConnection, DEFAULT_STACK, GlobalOptions } from './endpoint';
@@ -22,6 +23,9 @@ function integer(min: number, max: number) {
     return Number(value);
   };
 }
+
+/** What the last command asked the process to exit with (exec passes on the remote exit code). */
+let commandExitCode = 0;
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -47,11 +51,18 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) });
 
   const run =
-    (action: (ctx: { api: ReturnType<typeof createApiClient>; out: Output }) => Promise<unknown>) =>
+    (
+      action: (ctx: {
+        api: ReturnType<typeof createApiClient>;
+        out: Output;
+        opts: ProgramOptions;
+      }) => Promise<unknown>,
+    ) =>
     async () => {
       const opts = program.opts<ProgramOptions>();
       const connection = await resolveConnection(opts);
-      await action({ api: createApiClient(connection), out: createOutput(opts.output) });
+      const code = await action({ api: createApiClient(connection), out: createOutput(opts.output), opts });
+      commandExitCode = typeof code === 'number' ? code : 0;
     };
 
   program
@@ -93,13 +104,58 @@ export function buildProgram(): Command {
       run(({ api, out }) => diagnoseCommand(api, out, service, options))(),
     );
 
+  const target = (c: Command) =>
+    c
+      .option('--task <id>', 'a task of the service (id or ARN); default: the most recently started')
+      .option('--container <name>', "the container; default: the service's first essential container");
+
+  target(
+    program
+      .command('exec <service> [argv...]')
+      .description('run a command in a container and exit with its exit code: sidekick exec web -- ls -la /')
+      .option('--all-tasks', 'run it in every running task')
+      .option('--timeout <seconds>', 'stop the command after this long (default 20)', integer(1, 840)),
+  ).action(
+    (
+      service: string,
+      argv: string[],
+      options: { task?: string; container?: string; allTasks?: boolean; timeout?: number },
+    ) => run(({ api, out }) => execCommand(api, out, service, argv, options))(),
+  );
+
+  target(
+    program
+      .command('signal <service> <signal>')
+      .description('send HUP, USR1, USR2, TERM, INT, QUIT or WINCH to PID 1 of the container')
+      .option('--all-tasks', 'send it to every running task'),
+  ).action(
+    (service: string, signal: string, options: { task?: string; container?: string; allTasks?: boolean }) =>
+      run(({ api, out }) => signalCommand(api, out, service, signal, options))(),
+  );
+
+  target(
+    program
+      .command('shell <service> [argv...]')
+      .description('an interactive shell (or argv) in a container, through session-manager-plugin'),
+  ).action((service: string, argv: string[], options: { task?: string; container?: string }) =>
+    run(({ api, opts }) =>
+      shellCommand(api, service, argv, { ...options, ...(opts.profile ? { profile: opts.profile } : {}) }),
+    )(),
+  );
+
+  program
+    .command('exec-check <service>')
+    .description('can ECS Exec work on each running task, and what to change if not')
+    .action((service: string) => run(({ api, out }) => execCheckCommand(api, out, service))());
+
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
+    commandExitCode = 0;
     await buildProgram().parseAsync(argv);
-    return 0;
+    return commandExitCode;
   } catch (error) {
     const e = error as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {

@@ -47,6 +47,10 @@ export const ServiceConfigSchema = z.strictObject({
   volumes: z
     .record(z.string().regex(VOLUME_NAME, "volume names are lower-case, e.g. 'data'"), VolumeConfigSchema)
     .optional(),
+  execKmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be the ARN of the KMS key the cluster encrypts ECS Exec sessions with')
+    .optional(),
 });
 
 export const SidekickConfigSchema = z.strictObject({
@@ -77,6 +81,7 @@ export const ServiceTargetSchema = z.strictObject({
   containers: z.array(z.string().regex(ECS_NAME)).optional(),
   logGroups: z.array(z.string().regex(LOG_GROUP_NAME)).optional(),
   volumes: z.record(z.string(), VolumeConfigSchema).optional(),
+  execKmsKeyArn: z.string().optional(),
 });
 export type ServiceTarget = z.infer<typeof ServiceTargetSchema>;
 export const TargetsSchema = z.array(ServiceTargetSchema);
@@ -89,6 +94,7 @@ export function resolveTargets(config: SidekickConfig): ServiceTarget[] {
     ...(s.containers ? { containers: s.containers } : {}),
     ...(s.logGroups ? { logGroups: s.logGroups } : {}),
     ...(s.volumes ? { volumes: s.volumes } : {}),
+    ...(s.execKmsKeyArn ? { execKmsKeyArn: s.execKmsKeyArn } : {}),
   }));
 }
 

@@ -5,6 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { resolveTargets, SidekickConfig } from './config';
 import { DemoService } from './constructs/demo-service';
+import { ExecAudit } from './constructs/exec-audit';
+import { ExecFunctions } from './constructs/exec-tier';
 import { OpsApi } from './constructs/ops-api';
 import { ReadTier } from './constructs/read-tier';
 
@@ -25,8 +27,10 @@ export class SidekickStack extends Stack {
     const logRetention = retentionOf(config?.logRetentionDays);
 
     const read = new ReadTier(this, 'Read', { targets, ...(logRetention ? { logRetention } : {}) });
+    const audit = new ExecAudit(this, 'ExecAudit');
+    const exec = new ExecFunctions(this, 'Exec', { targets, audit, ...(logRetention ? { logRetention } : {}) });
     this.api = new OpsApi(this, 'Ops', {
-      functions: { read: read.lambda.function },
+      functions: { read: read.lambda.function, breakglass: exec.breakglass.function, signal: exec.signal.function },
       ...(config?.api?.rateLimit ? { rateLimit: config.api.rateLimit } : {}),
       ...(config?.api?.burstLimit ? { burstLimit: config.api.burstLimit } : {}),
     });

@@ -5,7 +5,10 @@
 // as `GET/services/*/config/*`. Where an allowed pattern reaches a route of another tier, the
 // policy denies that route explicitly; a route table where that cannot work fails here.
 
+import { arnMatches } from '../lambdas/shared/iam-eval';
 import { iamResourcePath, ROUTES, RouteSpec, Tier } from '../lambdas/shared/routes';
+
+export { arnMatches, isAllowed } from '../lambdas/shared/iam-eval';
 
 export type RouteTable = Readonly<Record<string, RouteSpec>>;
 
@@ -29,15 +32,6 @@ export function sampleRequestArn(base: ApiArnBase, route: RouteSpec): string {
     .replace(/\{[^}]+\+\}/g, 'a/b')
     .replace(/\{[^}]+\}/g, 'x');
   return `${base}/${route.method}/${path}`;
-}
-
-/** IAM ARN matching: `*` matches any run of characters (including `/`), `?` one character. */
-export function arnMatches(pattern: string, arn: string): boolean {
-  const regex = pattern
-    .split('')
-    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${regex}$`, 's').test(arn);
 }
 
 export function tierPolicyStatements(
@@ -74,19 +68,4 @@ export function tierPolicyStatements(
     });
   }
   return statements;
-}
-
-/**
- * Evaluates identity-policy statements the way IAM does for one action on one resource:
- * an explicit Deny wins, then any Allow, otherwise the implicit deny.
- */
-export function isAllowed(
-  statements: readonly PolicyStatementJson[],
-  action: string,
-  resource: string,
-): boolean {
-  const applies = (s: PolicyStatementJson) =>
-    arnMatches(s.Action, action) && s.Resource.some((pattern) => arnMatches(pattern, resource));
-  if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return false;
-  return statements.some((s) => s.Effect === 'Allow' && applies(s));
 }

@@ -1,9 +1,13 @@
-// The sandbox demo: the same shape as the stack's demo (a cluster with a Fargate service
-// `web` that has ECS Exec on, a `web` and a `worker` container logging with awslogs), seeded
-// into moto with running tasks, history in its log group, and two tasks that failed for
-// known reasons (an image that cannot be pulled, and an out-of-memory kill).
+// The sandbox demo: the same shape as the stack's demo (a cluster whose exec sessions are
+// KMS-encrypted and logged, a Fargate service `web` with ECS Exec on, a `web` and a `worker`
+// container logging with awslogs, a task role with the ssmmessages permissions), seeded into
+// moto with running tasks (the oldest started before exec was turned on), history in its log
+// group, and two tasks that failed for known reasons (an image that cannot be pulled, and an
+// out-of-memory kill).
 
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -34,6 +38,9 @@ export const DEMO = {
   logGroup: '/ecs-sidekick/demo/web',
   streamPrefix: 'web',
   containers: ['web', 'worker'],
+  auditLogGroup: '/ecs-sidekick/demo/audit',
+  execLogGroup: '/ecs-sidekick/demo/exec-sessions',
+  taskRole: 'sidekick-demo-web-task',
 } as const;
 
 export const DEMO_CONFIG: SidekickConfig = {
@@ -49,11 +56,15 @@ export interface DemoClients {
   readonly ecs: ECSClient;
   readonly ec2: EC2Client;
   readonly logs: CloudWatchLogsClient;
+  /** With these two, the cluster encrypts exec sessions with a KMS key and the tasks get a role. */
+  readonly kms?: KMSClient;
+  readonly iam?: IAMClient;
 }
 
 export interface SeededDemo {
   readonly network: Network;
   readonly goodTaskDefinition: string;
+  /** Newest first; the last one runs without ECS Exec. */
   readonly runningTasks: readonly string[];
   readonly failedTasks: readonly { readonly id: string; readonly cause: string }[];
   /** The streams the log producer should keep writing to. */
@@ -101,10 +112,15 @@ export function demoContainer(
   };
 }
 
-export async function registerDemoTaskDefinition(ecs: ECSClient, webImage: string): Promise<string> {
+export async function registerDemoTaskDefinition(
+  ecs: ECSClient,
+  webImage: string,
+  taskRoleArn?: string,
+): Promise<string> {
   const out = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family: DEMO.family,
+      ...(taskRoleArn ? { taskRoleArn } : {}),
       networkMode: 'awsvpc',
       requiresCompatibilities: ['FARGATE'],
       cpu: '256',
@@ -121,19 +137,52 @@ export async function registerDemoTaskDefinition(ecs: ECSClient, webImage: strin
 export interface DemoService {
   readonly network: Network;
   readonly taskDefinition: string;
+  /** The cluster's exec session key, when the clients could make one. */
+  readonly kmsKeyArn?: string;
 }
 
-/** The demo's cluster, log group, task definition and service `web`, with no tasks yet. */
+/**
+ * The demo's cluster, log groups, task definition and service `web`, with no tasks yet. With
+ * KMS and IAM clients, exec sessions are encrypted and logged and the tasks get a role.
+ */
 export async function createDemoService(
   clients: DemoClients,
   options: { desiredCount?: number; execEnabled?: boolean; image?: string } = {},
 ): Promise<DemoService> {
   const network = await createNetwork(clients.ec2);
-  await clients.ecs.send(new CreateClusterCommand({ clusterName: DEMO.cluster }));
   await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.logGroup }));
+  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: DEMO.auditLogGroup }));
+  const kmsKeyArn = clients.kms
+    ? (await clients.kms.send(new CreateKeyCommand({ Description: 'demo exec sessions' }))).KeyMetadata?.Arn
+    : undefined;
+  if (kmsKeyArn)
+    await clients.logs.send(
+      new CreateLogGroupCommand({ logGroupName: DEMO.execLogGroup, kmsKeyId: kmsKeyArn }),
+    );
+  await clients.ecs.send(
+    new CreateClusterCommand({
+      clusterName: DEMO.cluster,
+      ...(kmsKeyArn
+        ? {
+            configuration: {
+              executeCommandConfiguration: {
+                kmsKeyId: kmsKeyArn,
+                logging: 'OVERRIDE',
+                logConfiguration: {
+                  cloudWatchLogGroupName: DEMO.execLogGroup,
+                  cloudWatchEncryptionEnabled: true,
+                },
+              },
+            },
+          }
+        : {}),
+    }),
+  );
+  const taskRoleArn = clients.iam ? await createTaskRole(clients.iam, kmsKeyArn) : undefined;
   const taskDefinition = await registerDemoTaskDefinition(
     clients.ecs,
     options.image ?? 'public.ecr.aws/nginx/nginx:1.27',
+    taskRoleArn,
   );
   await clients.ecs.send(
     new CreateServiceCommand({
@@ -148,7 +197,41 @@ export async function createDemoService(
       },
     }),
   );
-  return { network, taskDefinition };
+  return { network, taskDefinition, ...(kmsKeyArn ? { kmsKeyArn } : {}) };
+}
+
+/** The task role ECS Exec needs: the ssmmessages channels, and kms:Decrypt on the session key. */
+async function createTaskRole(iam: IAMClient, kmsKeyArn: string | undefined): Promise<string> {
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
+  };
+  const role = await iam.send(
+    new CreateRoleCommand({ RoleName: DEMO.taskRole, AssumeRolePolicyDocument: JSON.stringify(trust) }),
+  );
+  const statements: object[] = [
+    {
+      Effect: 'Allow',
+      Action: [
+        'ssmmessages:CreateControlChannel',
+        'ssmmessages:CreateDataChannel',
+        'ssmmessages:OpenControlChannel',
+        'ssmmessages:OpenDataChannel',
+      ],
+      Resource: '*',
+    },
+  ];
+  if (kmsKeyArn) statements.push({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: kmsKeyArn });
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: DEMO.taskRole,
+      PolicyName: 'ecs-exec',
+      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    }),
+  );
+  return role.Role!.Arn!;
 }
 
 /** Starts a task the way the service scheduler does: group `service:<name>`. */
@@ -166,6 +249,7 @@ export async function runServiceTask(
       group: `service:${options.service ?? DEMO.service}`,
       startedBy: 'ecs-svc/0000000000000000001',
       enableExecuteCommand: options.execEnabled ?? true,
+      platformVersion: '1.4.0',
       networkConfiguration: {
         awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
       },
@@ -267,10 +351,13 @@ export async function seedDemo(
   });
   await say(`(service ${DEMO.service}) has stopped 1 running tasks: (task ${oomKilled}).`, now - 10 * 60_000);
 
-  const runningTasks = [
+  // The oldest running task started before ECS Exec was turned on for the service.
+  const withoutExec = await runServiceTask(clients.ecs, network, good, { execEnabled: false });
+  const withExec = [
     await runServiceTask(clients.ecs, network, good),
     await runServiceTask(clients.ecs, network, good),
   ];
+  const runningTasks = [...withExec, withoutExec];
   const liveStreams = runningTasks.flatMap((task) =>
     DEMO.containers.map((container) => ({
       logGroup: DEMO.logGroup,
@@ -279,23 +366,25 @@ export async function seedDemo(
     })),
   );
   for (const target of liveStreams) await backfill(clients.logs, target, now - 15 * 60_000, now - 1000, 450);
-  for (const task of runningTasks) {
+  const startedMinutesAgo = new Map([...withExec.map((t) => [t, 9] as const), [withoutExec, 40] as const]);
+  for (const [task, minutes] of startedMinutesAgo) {
     await runtime.setTaskState({
       cluster: DEMO.cluster,
       task,
-      createdAt: now - 9 * 60_000,
-      startedAt: now - 9 * 60_000 + 20_000,
+      createdAt: now - minutes * 60_000,
+      startedAt: now - minutes * 60_000 + 20_000,
       healthStatus: 'HEALTHY',
     });
   }
   await say(
-    `(service ${DEMO.service}) has started 2 tasks: (task ${runningTasks[0]}) (task ${runningTasks[1]}).`,
+    `(service ${DEMO.service}) has started 2 tasks: (task ${withExec[0]}) (task ${withExec[1]}).`,
     now - 9 * 60_000,
   );
   await runtime.setServiceState({
     cluster: DEMO.cluster,
     service: DEMO.service,
-    runningCount: 2,
+    desiredCount: 3,
+    runningCount: 3,
     pendingCount: 0,
     rolloutState: 'COMPLETED',
   });

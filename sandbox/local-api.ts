@@ -7,7 +7,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { isAllowed, PolicyStatementJson } from '../lib/tier-policy';
 import { ApiGatewayEvent, HttpResponse } from '../lambdas/shared/http';
-import { RouteId, ROUTES, ROUTE_IDS, Tier } from '../lambdas/shared/routes';
+import { functionOf, FunctionName, RouteId, ROUTES, ROUTE_IDS } from '../lambdas/shared/routes';
 import { verifySigV4 } from './sigv4-verify';
 
 export interface LocalIdentity {
@@ -30,7 +30,8 @@ export interface LocalApiOptions {
   /** `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE`, the base of the resource ARNs. */
   readonly apiArnBase: string;
   readonly identities: readonly LocalIdentity[];
-  readonly dispatchers: Partial<Record<Tier, TierDispatch>>;
+  /** The handler of each Lambda of the stack, by name. */
+  readonly dispatchers: Partial<Record<FunctionName, TierDispatch>>;
   readonly onRequest?: (line: AccessLogLine) => void;
   readonly port?: number;
   readonly host?: string;
@@ -123,9 +124,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         message: `User: ${identity.arn} is not authorized to perform: execute-api:Invoke on resource: ${resourceArn}`,
       });
     }
-    const dispatch = options.dispatchers[ROUTES[route.id].tier];
-    if (!dispatch)
-      return finish(502, { message: `No handler deployed for the ${ROUTES[route.id].tier} tier` });
+    const dispatch = options.dispatchers[functionOf(route.id)];
+    if (!dispatch) return finish(502, { message: `No handler deployed for ${functionOf(route.id)}` });
 
     const requestId = randomUUID();
     // The full REST proxy event shape; the dispatcher reads the ApiGatewayEvent part of it.

@@ -1,24 +1,32 @@
-// The local sandbox: moto as the AWS, the demo seeded into it, and the tier Lambdas' handlers
-// behind a local API that checks SigV4 and the tier policies like the deployed stack.
+// The local sandbox: moto as the AWS, the demo seeded into it with its containers running as
+// local processes, an exec gateway answering ECS Exec sessions, and the tier Lambdas'
+// handlers behind a local API that checks SigV4 and the tier policies like the deployed stack.
 
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { resolveTargets, SidekickConfig } from '../lib/config';
 import { AwsClients, clientConfig, createClients } from '../lambdas/shared/clients';
 import { createDispatcher } from '../lambdas/shared/dispatch';
-import { clearEcsLookupCache } from '../lambdas/shared/ecs-lookup';
+import { clearEcsLookupCache, streamName } from '../lambdas/shared/ecs-lookup';
+import { clearExecCaches } from '../lambdas/exec/run-exec';
 import { createLogger, LogSink } from '../lambdas/shared/logger';
-import { Tier } from '../lambdas/shared/routes';
+import { FunctionName, Tier } from '../lambdas/shared/routes';
 import { createTargets } from '../lambdas/shared/targets';
+import { breakglassRoutes } from '../lambdas/tiers/breakglass-routes';
+import { createExecDeps } from '../lambdas/tiers/exec-deps';
 import { createReadDeps, readRoutes } from '../lambdas/tiers/read-routes';
-import { DEMO_CONFIG, SANDBOX_ACCOUNT, SANDBOX_REGION, SeededDemo, seedDemo } from './demo';
+import { signalRoutes } from '../lambdas/tiers/signal-routes';
+import { DEMO, DEMO_CONFIG, SANDBOX_ACCOUNT, SANDBOX_REGION, SeededDemo, seedDemo } from './demo';
+import { ExecGateway, startExecGateway } from './exec-gateway/gateway';
 import { createIdentities } from './identities';
 import { AccessLogLine, LocalIdentity, startLocalApi, TierDispatch } from './local-api';
-import { LogProducer, startLogProducer } from './log-producer';
+import { startLogProducer } from './log-producer';
 import { MotoServer, startMoto } from './moto-server';
 import { sandboxRuntime } from './runtime';
+import { TaskRuntime } from './task-runtime';
 
 export interface SandboxOptions {
   /** An AWS endpoint that is already running; when unset, the sandbox starts moto. */
@@ -26,12 +34,14 @@ export interface SandboxOptions {
   readonly config?: SidekickConfig;
   /** Seed the demo (default: true when the sandbox starts its own moto). */
   readonly seed?: boolean;
-  /** Keep writing demo log lines every second (default: same as seed). */
-  readonly produceLogs?: boolean;
   readonly port?: number;
   readonly region?: string;
-  /** Where sandbox.json and the handler log go; unset: nothing is written. */
+  /** Where sandbox.json, handler logs and the containers' files go (default: a temp dir). */
   readonly stateDir?: string;
+  /** Write sandbox.json into stateDir (the CLI finds it there). */
+  readonly writeStateFile?: boolean;
+  /** The audit log group of exec and signal (default: the demo's). */
+  readonly auditLogGroup?: string;
   readonly onRequest?: (line: AccessLogLine) => void;
 }
 
@@ -46,15 +56,22 @@ export interface Sandbox extends SandboxInfo {
   readonly clients: AwsClients;
   readonly seeded?: SeededDemo;
   readonly identityObjects: Record<Tier, LocalIdentity>;
+  readonly tasks: TaskRuntime;
+  /** Undefined when the AWS endpoint is not the sandbox's moto (no ExecuteCommand there). */
+  readonly execGateway?: ExecGateway;
+  readonly stateDir: string;
   stop(): Promise<void>;
 }
 
 export const SANDBOX_FILE = 'sandbox.json';
 /** The sandbox API's resource ARNs: account, a fixed API id and stage. */
 export const SANDBOX_API_ARN_BASE = `arn:aws:execute-api:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:sandbox/local`;
+const DEMO_APP = join(__dirname, 'demo-app');
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const region = options.region ?? SANDBOX_REGION;
+  const stateDir = resolve(options.stateDir ?? join(tmpdir(), `ecs-sidekick-${process.pid}`));
+  mkdirSync(stateDir, { recursive: true });
   let moto: MotoServer | undefined;
   const awsEndpoint = options.awsEndpoint ?? (moto = await startMoto()).endpoint;
   const seed = options.seed ?? moto !== undefined;
@@ -64,36 +81,61 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   const awsOptions = { endpoint: awsEndpoint, region, credentials };
   const clients = createClients(awsOptions);
-  const stops: (() => unknown)[] = [];
+  const tasks = new TaskRuntime({
+    logs: clients.logs,
+    runtime: sandboxRuntime(awsEndpoint, region),
+    stateDir,
+  });
+  const stops: (() => unknown)[] = [() => tasks.stopAll()];
   try {
+    clearEcsLookupCache();
+    clearExecCaches();
+    const execGateway = await startExecGateway({
+      awsEndpoint,
+      region,
+      kms: clients.kms,
+      launch: (info, argv) => tasks.launchExec(info.taskId, info.container, argv),
+    }).catch(() => undefined);
+    if (execGateway) stops.push(() => execGateway.close());
+
     let seeded: SeededDemo | undefined;
-    let producer: LogProducer | undefined;
     if (seed) {
-      clearEcsLookupCache();
       const ec2 = new EC2Client(clientConfig(awsOptions));
-      seeded = await seedDemo(
-        { ecs: clients.ecs, ec2, logs: clients.logs },
-        sandboxRuntime(awsEndpoint, region),
-      );
-      if (options.produceLogs ?? true) {
-        const live = seeded.liveStreams;
-        producer = startLogProducer(
-          new CloudWatchLogsClient(clientConfig({ ...awsOptions, maxAttempts: 2 })),
-          () => live,
-        );
-        stops.push(() => producer?.stop());
-      }
+      seeded = await seedDemo({ ...clients, ec2 }, sandboxRuntime(awsEndpoint, region));
+      await startDemoContainers(tasks, seeded, stateDir, awsOptions, stops);
     }
 
     const targets = createTargets(resolveTargets(options.config ?? DEMO_CONFIG));
-    const sink = handlerLogSink(options.stateDir);
+    const sink = handlerLogSink(stateDir);
     const readDeps = createReadDeps(clients, targets);
-    const dispatchers: Partial<Record<Tier, TierDispatch>> = {
+    const execDeps = createExecDeps(clients, targets, {
+      auditLogGroup: options.auditLogGroup ?? DEMO.auditLogGroup,
+      region,
+    });
+    const dispatchers: Record<FunctionName, TierDispatch> = {
       read: createDispatcher({
         tier: 'read',
         routes: readRoutes,
         deps: () => readDeps,
         log: createLogger({ tier: 'read' }, sink),
+      }),
+      breakglass: createDispatcher({
+        tier: 'breakglass',
+        routes: breakglassRoutes,
+        deps: () => execDeps,
+        log: createLogger({ tier: 'breakglass' }, sink),
+      }),
+      signal: createDispatcher({
+        tier: 'operate',
+        routes: signalRoutes,
+        deps: () => execDeps,
+        log: createLogger({ tier: 'operate', lambda: 'signal' }, sink),
+      }),
+      operate: createDispatcher({
+        tier: 'operate',
+        routes: {},
+        deps: () => ({}),
+        log: createLogger({ tier: 'operate' }, sink),
       }),
     };
     const identityObjects = createIdentities(SANDBOX_ACCOUNT, SANDBOX_API_ARN_BASE);
@@ -119,17 +161,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         ]),
       ) as SandboxInfo['identities'],
     };
-    if (options.stateDir) {
-      mkdirSync(options.stateDir, { recursive: true });
-      writeFileSync(join(options.stateDir, SANDBOX_FILE), `${JSON.stringify(info, null, 2)}\n`, {
-        mode: 0o600,
-      });
+    if (options.writeStateFile ?? true) {
+      writeFileSync(join(stateDir, SANDBOX_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
     }
     return {
       ...info,
       clients,
       ...(seeded ? { seeded } : {}),
       identityObjects,
+      tasks,
+      ...(execGateway ? { execGateway } : {}),
+      stateDir,
       async stop() {
         for (const stop of stops.reverse()) await stop();
         await moto?.stop();
@@ -142,9 +184,50 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
-function handlerLogSink(stateDir: string | undefined): LogSink {
-  if (!stateDir) return () => undefined;
-  mkdirSync(stateDir, { recursive: true });
+/** The demo's `config` volume, as a local directory (the web container reads app.conf there). */
+export function demoConfigDir(stateDir: string): string {
+  return join(stateDir, 'volumes', DEMO.service, 'config');
+}
+
+/** Runs the demo's running tasks as local containers, or (without PID namespaces) writes their lines. */
+async function startDemoContainers(
+  tasks: TaskRuntime,
+  seeded: SeededDemo,
+  stateDir: string,
+  awsOptions: Parameters<typeof clientConfig>[0],
+  stops: (() => unknown)[],
+) {
+  if (!tasks.canIsolate) {
+    process.stderr.write(
+      'sandbox: this machine cannot make PID namespaces (unshare); containers are simulated and exec is off\n',
+    );
+    const producer = startLogProducer(
+      new CloudWatchLogsClient(clientConfig({ ...awsOptions, maxAttempts: 2 })),
+      () => seeded.liveStreams,
+    );
+    stops.push(() => producer.stop());
+    return;
+  }
+  const configDir = demoConfigDir(stateDir);
+  mkdirSync(configDir, { recursive: true });
+  const appConfig = join(configDir, 'app.conf');
+  if (!existsSync(appConfig)) writeFileSync(appConfig, 'greeting=hello from the sandbox\nworkers=2\n');
+  for (const task of seeded.runningTasks) {
+    for (const container of DEMO.containers) {
+      await tasks.start({
+        cluster: DEMO.cluster,
+        taskId: task,
+        container,
+        essential: container === 'web',
+        argv: [process.execPath, join(DEMO_APP, `${container}.cjs`)],
+        env: { APP_CONFIG: appConfig },
+        logs: { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container },
+      });
+    }
+  }
+}
+
+function handlerLogSink(stateDir: string): LogSink {
   const file = join(stateDir, 'handlers.log');
   return (line) => appendFileSync(file, `${line}\n`);
 }

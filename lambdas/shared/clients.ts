@@ -4,12 +4,16 @@
 
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 
 export const MAX_ATTEMPTS = 5;
 
 export interface AwsClients {
   readonly ecs: ECSClient;
   readonly logs: CloudWatchLogsClient;
+  readonly kms: KMSClient;
+  readonly iam: IAMClient;
 }
 
 export interface ClientOptions {
@@ -32,5 +36,10 @@ export function clientConfig(options: ClientOptions = {}) {
 
 export function createClients(options: ClientOptions = {}): AwsClients {
   const config = clientConfig(options);
-  return { ecs: new ECSClient(config), logs: new CloudWatchLogsClient(config) };
+  return {
+    ecs: new ECSClient(config),
+    logs: new CloudWatchLogsClient(config),
+    kms: new KMSClient(config),
+    iam: new IAMClient(config),
+  };
 }

@@ -17,7 +17,12 @@ export interface RouteSpec {
   /** HTTP status of a successful response. */
   readonly successStatus: 200 | 202;
   readonly summary: string;
+  /** The Lambda that serves it, when not the tier's own (e.g. the operate tier's signal Lambda). */
+  readonly fn?: FunctionName;
 }
+
+/** Each tier has its Lambda; `signal` is the operate tier's only Lambda that may use ECS Exec. */
+export type FunctionName = Tier | 'signal';
 
 export const ROUTES = {
   listServices: {
@@ -52,6 +57,39 @@ export const ROUTES = {
     successStatus: 200,
     summary: 'Why tasks stopped or never started: stop codes, exit codes, events, last log lines and a hint.',
   },
+  execCheck: {
+    method: 'GET',
+    path: '/services/{service}/exec-check',
+    tier: 'read',
+    query: [],
+    successStatus: 200,
+    summary: 'Per task: can ECS Exec work, and what to change when it cannot.',
+  },
+  signal: {
+    method: 'POST',
+    path: '/services/{service}/signal',
+    tier: 'operate',
+    query: [],
+    successStatus: 200,
+    summary: "Sends an allowlisted signal to PID 1 of the service's container(s) through ECS Exec.",
+    fn: 'signal',
+  },
+  exec: {
+    method: 'POST',
+    path: '/services/{service}/exec',
+    tier: 'breakglass',
+    query: [],
+    successStatus: 200,
+    summary: 'Runs an argv in a container; returns its output and exit code.',
+  },
+  sessions: {
+    method: 'POST',
+    path: '/services/{service}/sessions',
+    tier: 'breakglass',
+    query: [],
+    successStatus: 200,
+    summary: 'Starts an interactive ECS Exec session and returns what session-manager-plugin needs.',
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof ROUTES;
@@ -60,6 +98,12 @@ export const ROUTE_IDS = Object.keys(ROUTES) as RouteId[];
 
 export function routesOfTier(tier: Tier): RouteId[] {
   return ROUTE_IDS.filter((id) => ROUTES[id].tier === tier);
+}
+
+/** The Lambda that serves a route. */
+export function functionOf(id: RouteId): FunctionName {
+  const route: RouteSpec = ROUTES[id];
+  return route.fn ?? route.tier;
 }
 
 /** Path parameter names of a route, in order: `/services/{service}/logs` → `['service']`. */

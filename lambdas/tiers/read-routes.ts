@@ -1,7 +1,8 @@
-// The read tier: status, logs and diagnosis. Its Lambda role can describe the configured
-// services and read their log groups, nothing more.
+// The read tier: status, logs, diagnosis and the exec preflight. Its Lambda role can describe
+// the configured services, read their log groups and their task roles' policies, nothing more.
 
 import { diagnoseRoute, DiagnoseHandlerDeps } from '../diagnose/handler';
+import { execCheckRoute, ExecCheckHandlerDeps } from '../exec/handler';
 import { getLogs, LogsHandlerDeps } from '../logs/handler';
 import { getServiceRoute, listServicesRoute, ServicesHandlerDeps } from '../services/handler';
 import { AwsClients } from '../shared/clients';
@@ -9,13 +10,15 @@ import { TierRoutes } from '../shared/dispatch';
 import { createRateLimiter } from '../shared/rate-limiter';
 import { Targets } from '../shared/targets';
 
-export interface ReadDeps extends ServicesHandlerDeps, LogsHandlerDeps, DiagnoseHandlerDeps {}
+export interface ReadDeps
+  extends ServicesHandlerDeps, LogsHandlerDeps, DiagnoseHandlerDeps, ExecCheckHandlerDeps {}
 
 export const readRoutes: TierRoutes<ReadDeps> = {
   listServices: listServicesRoute,
   getService: getServiceRoute,
   getLogs,
   diagnose: diagnoseRoute,
+  execCheck: execCheckRoute,
 };
 
 /** FilterLogEvents allows 5 requests/s per account and Region; keep one for everyone else. */
@@ -31,6 +34,7 @@ export function createReadDeps(
   return {
     ecs: clients.ecs,
     logs: clients.logs,
+    iam: clients.iam,
     targets,
     now,
     filterLimiter: createRateLimiter({

@@ -8,12 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { pathParameterNames, ROUTES, ROUTE_IDS, Tier, TIERS } from '../../lambdas/shared/routes';
+import { functionOf, FunctionName, pathParameterNames, ROUTES, ROUTE_IDS, Tier, TIERS } from '../../lambdas/shared/routes';
 import { PolicyStatementJson, tierPolicyStatements } from '../tier-policy';
 
 export interface OpsApiProps {
-  /** The Lambda serving each tier's routes. */
-  readonly functions: Partial<Record<Tier, lambda.IFunction>>;
+  /** The Lambda serving each tier's routes (and the operate tier's signal Lambda). */
+  readonly functions: Partial<Record<FunctionName, lambda.IFunction>>;
   /** @default 'v1' */
   readonly stageName?: string;
   /** Steady-state requests per second for the whole stage. @default 20 */
@@ -78,7 +78,7 @@ export class OpsApi extends Construct {
 
     for (const id of ROUTE_IDS) {
       const route = ROUTES[id];
-      const fn = props.functions[route.tier];
+      const fn = props.functions[functionOf(id)];
       if (!fn) continue;
       const resource = this.api.root.resourceForPath(route.path);
       const method = resource.addMethod(
@@ -116,7 +116,7 @@ export class OpsApi extends Construct {
     const arnBase = `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${this.api.restApiId}/${this.stageName}`;
     for (const tier of TIERS) {
       const statements = tierPolicyStatements(tier, arnBase);
-      if (statements.length === 0 || !props.functions[tier]) continue;
+      if (statements.length === 0 || !ROUTE_IDS.some((id) => ROUTES[id].tier === tier && props.functions[functionOf(id)])) continue;
       const policy = new iam.ManagedPolicy(this, `${capitalize(tier)}Policy`, {
         description: `ecs-sidekick ${tier} tier: execute-api:Invoke on exactly the ${tier} routes`,
         statements: statements.map(toStatement),

@@ -24,6 +24,8 @@ export interface TierFunctionProps {
   readonly timeout?: Duration;
   /** @default 512 - more memory also means more CPU during cold start */
   readonly memorySize?: number;
+  /** @default - names the tier */
+  readonly description?: string;
 }
 
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -46,7 +48,7 @@ export class TierFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.function = new lambda.Function(this, 'Function', {
-      description: `ecs-sidekick ${props.tier} tier: ${props.tier === 'read' ? 'status, logs, diagnosis' : props.tier}`,
+      description: props.description ?? `ecs-sidekick ${props.tier} tier`,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: 'index.handler',

@@ -13,6 +13,8 @@ Fidelity fixes for gaps in moto 5.2.1, each one marked below:
   - StopTask sets no stopCode, timestamps or container states.
   - DescribeTasks moves running tasks towards STOPPED, a step per call.
   - FilterLogEvents ignores logStreamNamePrefix.
+  - ExecuteCommand is not implemented: here it checks the task as ECS does and hands out a
+    session whose streamUrl points at the sandbox's exec gateway (sandbox/exec-gateway).
 
 Usage: python3 sidekick_moto.py [--host 127.0.0.1] [--port 0]
 Prints "MOTO_READY port=<n>" on stdout once it accepts connections.
@@ -20,14 +22,19 @@ Prints "MOTO_READY port=<n>" on stdout once it accepts connections.
 
 import argparse
 import json
+import secrets
 import signal
 import sys
+import uuid
 from datetime import datetime, timezone
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.ecs.exceptions import InvalidParameterException
+from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ecs import models as ecs_models
@@ -186,6 +193,95 @@ def _get_param(self, name, default=None):
 LogsResponse.filter_log_events = _filter_log_events
 LogsResponse._get_param = _get_param
 
+# --- ExecuteCommand ------------------------------------------------------------------------
+
+EXEC = {"gateway": None, "sessions": {}}
+NOT_ENABLED = (
+    "The execute command failed because execute command was not enabled when the task was run "
+    "or the execute command agent isn't running. Wait and try again or run a new task with "
+    "execute command enabled and try again."
+)
+
+
+class TargetNotConnectedException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("TargetNotConnectedException", message)
+
+
+def _execute_command(self):
+    backend = self.ecs_backend
+    if not self._get_param("interactive"):
+        raise InvalidParameterException("Interactive is the only mode supported currently.")
+    cluster = backend._get_cluster(self._get_param("cluster", "default"))
+    task_ref = self._get_param("task") or ""
+    task = next(
+        (t for arn, t in backend.tasks.get(cluster.name, {}).items() if arn == task_ref or arn.endswith("/" + task_ref)),
+        None,
+    )
+    if task is None:
+        raise InvalidParameterException(f"The specified task {task_ref} was not found in cluster {cluster.name}.")
+    if task.last_status != "RUNNING":
+        raise InvalidParameterException("The execute command failed because the specified task is not running.")
+    name = self._get_param("container")
+    if name is None and len(task.containers) > 1:
+        raise InvalidParameterException("The task has more than one container: specify the container to execute the command in.")
+    container = next((c for c in task.containers if name is None or c.name == name), None)
+    if container is None:
+        raise InvalidParameterException(f"The specified container {name} was not found in the task.")
+    agent = (container.managed_agents or [{}])[0]
+    if not task.enable_execute_command or agent.get("lastStatus") != "RUNNING":
+        raise InvalidParameterException(NOT_ENABLED)
+    if EXEC["gateway"] is None:
+        raise TargetNotConnectedException("The execute command failed due to an internal error. Try again later.")
+    session_id = f"ecs-execute-command-{uuid.uuid4().hex[:17]}"
+    token = secrets.token_urlsafe(48)
+    config = (getattr(cluster, "configuration", None) or {}).get("executeCommandConfiguration", {})
+    EXEC["sessions"][session_id] = {
+        "token": token,
+        "info": {
+            "sessionId": session_id,
+            "cluster": cluster.name,
+            "taskId": task.id,
+            "container": container.name,
+            "runtimeId": container.runtime_id,
+            "command": self._get_param("command"),
+            **({"kmsKeyId": config["kmsKeyId"]} if config.get("kmsKeyId") else {}),
+        },
+    }
+    return ActionResult(
+        {
+            "clusterArn": cluster.arn,
+            "containerArn": container.container_arn,
+            "containerName": container.name,
+            "interactive": True,
+            "taskArn": task.task_arn,
+            "session": {
+                "sessionId": session_id,
+                "streamUrl": f"{EXEC['gateway']}/v1/data-channel/{session_id}?role=publish_subscribe",
+                "tokenValue": token,
+            },
+        }
+    )
+
+
+EC2ContainerServiceResponse.execute_command = _execute_command
+
+
+def register_gateway(body):
+    EXEC["gateway"] = body["url"]
+    return 200, {}
+
+
+def open_session(body):
+    """The gateway trades a session's token for its target, once."""
+    session = EXEC["sessions"].pop(body.get("sessionId", ""), None)
+    if session is None or not secrets.compare_digest(session["token"], body.get("token", "")):
+        return 403, {"message": "unknown session or token"}
+    return 200, session["info"]
+
+
 # --- the sandbox runtime's private endpoint ------------------------------------------------
 
 
@@ -264,7 +360,12 @@ def set_service_state(body):
     return 200, {"serviceArn": service.arn}
 
 
-ROUTES = {"/_sandbox/ecs/task-state": set_task_state, "/_sandbox/ecs/service-state": set_service_state}
+ROUTES = {
+    "/_sandbox/ecs/task-state": set_task_state,
+    "/_sandbox/ecs/service-state": set_service_state,
+    "/_sandbox/exec/gateway": register_gateway,
+    "/_sandbox/exec/session": open_session,
+}
 
 
 class SandboxEndpoint:

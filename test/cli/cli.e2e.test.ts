@@ -61,7 +61,7 @@ describe('sidekick', () => {
     const r = await cli('services');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^SERVICE\s+CLUSTER\s+STATUS/m);
-    expect(r.stdout).toMatch(/^web\s+sidekick-demo\s+ACTIVE\s+2\s+2\s+0\s+on/m);
+    expect(r.stdout).toMatch(/^web\s+sidekick-demo\s+ACTIVE\s+3\s+3\s+0\s+on/m);
   });
 
   it('shows a service with its tasks and events', async () => {

@@ -1,0 +1,7 @@
+// The operate tier's signal Lambda: the only operate Lambda that may use ECS Exec, and its
+// code sends nothing but `kill -s <allowlisted signal> 1`.
+
+import { ExecHandlerDeps, signalRoute } from '../exec/handler';
+import { TierRoutes } from '../shared/dispatch';
+
+export const signalRoutes: TierRoutes<ExecHandlerDeps> = { signal: signalRoute };
