@@ -1,243 +1,23 @@
-// `npm run bench`: prints a table and writes bench/results.json.
-//
-// 1. Each tier Lambda's bundle: size and module load time (median of fresh Node processes),
-//    next to a bundle of the bare SDK clients and commands it uses.
-// 2. A 25,000-event query over 6 streams on moto: AWS calls and wall time through the
-//    ecs-sidekick API, next to `aws logs filter-log-events` paginating the same data on the
-//    same moto in the same run.
+// `npm run bench`: prints a table per benchmark and writes bench/results.json.
+//   bundles.ts     each Lambda's bundle size and load time next to its bare SDK clients
+//   logs-query.ts  25,000 events through the API next to `aws logs filter-log-events`
+//   exec.ts        ECS Exec round trip overhead and 1 MB throughput on the sandbox
 
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { InitializeMiddleware, MetadataBearer } from '@smithy/types';
-import { bundleLambda } from '../lib/bundling';
-import { LogsPage } from '../lambdas/logs/contract';
-import { clientConfig } from '../lambdas/shared/clients';
-import { streamName } from '../lambdas/shared/ecs-lookup';
-import { TARGETS_FILE } from '../lambdas/shared/targets';
-import { createApiClient } from '../cli/api-client';
-import { createDemoService, DEMO, DEMO_CONFIG, runServiceTask } from '../sandbox/demo';
-import { ensureStream } from '../sandbox/log-producer';
-import { startMoto } from '../sandbox/moto-server';
-import { startSandbox } from '../sandbox/sandbox';
-
-const run = promisify(execFile);
-const ROOT = join(__dirname, '..');
-const LOAD_RUNS = 15;
-const QUERY_RUNS = 3;
-
-const TIER_ENTRIES = { read: 'lambdas/tiers/read.ts' } as const;
-
-/** The bare SDK clients and commands each tier uses (see bench/baselines). */
-const BASELINES: Record<keyof typeof TIER_ENTRIES, string> = { read: 'bench/baselines/read-clients.ts' };
-
-interface BundleResult {
-  readonly tier: string;
-  readonly bundleKiB: number;
-  readonly loadMs: number;
-  readonly baselineKiB: number;
-  readonly baselineLoadMs: number;
-  readonly sizeRatio: number;
-  readonly loadRatio: number;
-}
-
-async function loadTimeMs(file: string): Promise<number> {
-  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const env = {
-    ...process.env,
-    AWS_REGION: 'us-east-1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  const times: number[] = [];
-  for (let i = 0; i < LOAD_RUNS; i++) times.push(Number((await run('node', ['-e', script], { env })).stdout));
-  return median(times);
-}
-
-async function benchBundles(): Promise<BundleResult[]> {
-  const results: BundleResult[] = [];
-  for (const [tier, entry] of Object.entries(TIER_ENTRIES) as [keyof typeof TIER_ENTRIES, string][]) {
-    const targets = JSON.stringify([{ name: 'web', cluster: 'c', service: 'web' }]);
-    const ours = bundleLambda(join(ROOT, entry), { [TARGETS_FILE]: targets });
-    const baseline = bundleLambda(join(ROOT, BASELINES[tier]));
-    const size = (b: typeof ours) => Object.values(b.metafile.outputs)[0]!.bytes / 1024;
-    const loadMs = await loadTimeMs(ours.file);
-    const baselineLoadMs = await loadTimeMs(baseline.file);
-    results.push({
-      tier,
-      bundleKiB: round(size(ours)),
-      loadMs: round(loadMs),
-      baselineKiB: round(size(baseline)),
-      baselineLoadMs: round(baselineLoadMs),
-      sizeRatio: round(size(ours) / size(baseline), 2),
-      loadRatio: round(loadMs / baselineLoadMs, 2),
-    });
-  }
-  return results;
-}
-
-interface QueryResult {
-  readonly events: number;
-  readonly streams: number;
-  readonly sidekick: {
-    readonly apiRequests: number;
-    readonly awsCalls: number;
-    readonly filterLogEventsCalls: number;
-    readonly wallMs: number;
-  };
-  readonly awsCli: {
-    readonly filterLogEventsCalls: number;
-    readonly wallMs: number;
-    readonly events: number;
-  };
-  readonly wallRatio: number;
-  readonly callRatio: number;
-}
-
-async function benchQuery(): Promise<QueryResult> {
-  const moto = await startMoto();
-  const sandbox = await startSandbox({ awsEndpoint: moto.endpoint, seed: false, config: DEMO_CONFIG });
-  try {
-    const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-    const ec2 = new EC2Client(
-      clientConfig({ endpoint: moto.endpoint, region: sandbox.region, credentials: creds }),
-    );
-    const { ecs, logs } = sandbox.clients;
-    const { network, taskDefinition: td } = await createDemoService({ ecs, logs, ec2 }, { desiredCount: 3 });
-    const base = Date.now() - 3_600_000;
-    let total = 0;
-    for (let i = 0; i < 3; i++) {
-      const task = await runServiceTask(ecs, network, td);
-      for (const container of DEMO.containers) {
-        const stream = streamName(DEMO.streamPrefix, container, task);
-        await ensureStream(logs, { logGroup: DEMO.logGroup, stream, container });
-        const logEvents = Array.from({ length: 4167 }, (_, j) => ({
-          timestamp: base + Math.floor(j / 8),
-          message: `${container} ${j} ${'x'.repeat(60)}`,
-        }));
-        await logs.send(
-          new PutLogEventsCommand({ logGroupName: DEMO.logGroup, logStreamName: stream, logEvents }),
-        );
-        total += logEvents.length;
-      }
-    }
-
-    const calls: string[] = [];
-    const count: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
-      calls.push(context.commandName ?? '');
-      return next(args);
-    };
-    ecs.middlewareStack.add(count, { step: 'initialize' });
-    logs.middlewareStack.add(count, { step: 'initialize' });
-    const api = createApiClient({
-      apiUrl: sandbox.apiUrl,
-      region: sandbox.region,
-      source: 'sandbox',
-      credentialsFor: () => sandbox.identities.read,
-    });
-    const query = { since: String(base), until: String(base + 600_000), limit: 10_000 };
-
-    const walls: number[] = [];
-    let apiRequests = 0;
-    let got = 0;
-    for (let r = 0; r < QUERY_RUNS; r++) {
-      calls.length = 0;
-      apiRequests = 0;
-      got = 0;
-      const started = performance.now();
-      let cursor: string | undefined;
-      for (;;) {
-        const page: LogsPage = await api.call(
-          'getLogs',
-          { service: 'web' },
-          cursor ? { ...query, since: undefined, cursor } : query,
-        );
-        apiRequests += 1;
-        got += page.events.length;
-        if (!page.hasMore || !page.nextCursor) break;
-        cursor = page.nextCursor;
-      }
-      walls.push(performance.now() - started);
-    }
-    if (got !== total) throw new Error(`sidekick returned ${got} of ${total} events`);
-    // The first run also looked up the task definition; report the warm (steady) call count.
-    const sidekick = {
-      apiRequests,
-      awsCalls: calls.length,
-      filterLogEventsCalls: calls.filter((c) => c === 'FilterLogEventsCommand').length,
-      wallMs: round(median(walls)),
-    };
-
-    const cliArgs = [
-      'logs',
-      'filter-log-events',
-      '--log-group-name',
-      DEMO.logGroup,
-      '--log-stream-name-prefix',
-      `${DEMO.streamPrefix}/`,
-      '--start-time',
-      String(base),
-      '--end-time',
-      String(base + 600_000),
-      '--endpoint-url',
-      moto.endpoint,
-      '--region',
-      sandbox.region,
-      '--output',
-      'json',
-    ];
-    const cliEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
-    const cliWalls: number[] = [];
-    let cliEvents = 0;
-    for (let r = 0; r < QUERY_RUNS; r++) {
-      const started = performance.now();
-      const { stdout } = await run('aws', cliArgs, { env: cliEnv, maxBuffer: 512 * 1024 * 1024 });
-      cliWalls.push(performance.now() - started);
-      cliEvents = (JSON.parse(stdout) as { events: unknown[] }).events.length;
-    }
-    const debug = await run('aws', [...cliArgs, '--debug'], { env: cliEnv, maxBuffer: 512 * 1024 * 1024 });
-    const cliCalls = (debug.stderr.match(/Making request for OperationModel\(name=FilterLogEvents\)/g) ?? [])
-      .length;
-    const awsCli = { filterLogEventsCalls: cliCalls, wallMs: round(median(cliWalls)), events: cliEvents };
-    return {
-      events: total,
-      streams: 6,
-      sidekick,
-      awsCli,
-      wallRatio: round(sidekick.wallMs / awsCli.wallMs, 2),
-      callRatio: round(sidekick.awsCalls / Math.max(1, awsCli.filterLogEventsCalls), 2),
-    };
-  } finally {
-    await sandbox.stop();
-    await moto.stop();
-  }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
-function round(n: number, digits = 1): number {
-  return Math.round(n * 10 ** digits) / 10 ** digits;
-}
+import { benchBundles, LOAD_RUNS } from './bundles';
+import { benchExec, EXEC_RUNS } from './exec';
+import { benchQuery, QUERY_RUNS } from './logs-query';
 
 async function main() {
   const bundles = await benchBundles();
   console.log(
-    '\nLambda bundles (esbuild, minified; load = require() in a fresh Node process, median of %d)',
-    LOAD_RUNS,
+    `\nLambda bundles (esbuild, minified; load = require() in a fresh Node process, median of ${LOAD_RUNS})`,
   );
   console.table(bundles);
+
   const query = await benchQuery();
-  console.log(
-    '\n%d events in %d streams on moto (median of %d runs)',
-    query.events,
-    query.streams,
-    QUERY_RUNS,
-  );
+  console.log(`\n${query.events} events in ${query.streams} streams on moto (median of ${QUERY_RUNS} runs)`);
   console.table({
     'ecs-sidekick API (paged, limit 10000)': {
       awsCalls: query.sidekick.awsCalls,
@@ -253,7 +33,19 @@ async function main() {
     },
   });
   console.log(`ratios (sidekick / aws cli): wall ${query.wallRatio}, AWS calls ${query.callRatio}`);
-  const results = { date: new Date().toISOString(), node: process.version, bundles, logsQuery: query };
+
+  const exec = await benchExec();
+  console.log(`\nECS Exec on the sandbox (KMS-encrypted sessions, median of ${EXEC_RUNS})`);
+  console.table({
+    'overhead over the command (sleep 0.1)': { medianMs: exec.overheadMedianMs, p90Ms: exec.overheadP90Ms },
+    'round trip of `true`': { medianMs: exec.trueRoundTripMedianMs, p90Ms: '' },
+    '1 MB of output (data channel)': {
+      medianMs: exec.megabyteMedianMs,
+      p90Ms: `${exec.megabytesPerSecond} MB/s`,
+    },
+  });
+
+  const results = { date: new Date().toISOString(), node: process.version, bundles, logsQuery: query, exec };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nwrote bench/results.json');
 }

@@ -49,7 +49,10 @@ export const ServiceConfigSchema = z.strictObject({
     .optional(),
   execKmsKeyArn: z
     .string()
-    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'must be the ARN of the KMS key the cluster encrypts ECS Exec sessions with')
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+      'must be the ARN of the KMS key the cluster encrypts ECS Exec sessions with',
+    )
     .optional(),
 });
 

@@ -28,9 +28,17 @@ export class SidekickStack extends Stack {
 
     const read = new ReadTier(this, 'Read', { targets, ...(logRetention ? { logRetention } : {}) });
     const audit = new ExecAudit(this, 'ExecAudit');
-    const exec = new ExecFunctions(this, 'Exec', { targets, audit, ...(logRetention ? { logRetention } : {}) });
+    const exec = new ExecFunctions(this, 'Exec', {
+      targets,
+      audit,
+      ...(logRetention ? { logRetention } : {}),
+    });
     this.api = new OpsApi(this, 'Ops', {
-      functions: { read: read.lambda.function, breakglass: exec.breakglass.function, signal: exec.signal.function },
+      functions: {
+        read: read.lambda.function,
+        breakglass: exec.breakglass.function,
+        signal: exec.signal.function,
+      },
       ...(config?.api?.rateLimit ? { rateLimit: config.api.rateLimit } : {}),
       ...(config?.api?.burstLimit ? { burstLimit: config.api.burstLimit } : {}),
     });

@@ -4,6 +4,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pythonExecutable } from './python';
 
 export interface MotoServer {
   readonly endpoint: string;
@@ -14,7 +15,7 @@ const SCRIPT = join(__dirname, 'moto', 'sidekick_moto.py');
 const START_TIMEOUT_MS = 30_000;
 
 export async function startMoto(options: { python?: string; host?: string } = {}): Promise<MotoServer> {
-  const python = options.python ?? process.env.SIDEKICK_PYTHON ?? 'python3';
+  const python = options.python ?? pythonExecutable();
   const host = options.host ?? '127.0.0.1';
   const child = spawn(python, [SCRIPT, '--host', host, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

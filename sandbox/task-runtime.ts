@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ensureStream, LogTarget } from './log-producer';
+import { pythonExecutable } from './python';
 import { SandboxRuntime } from './runtime';
 
 export interface ContainerSpec {
@@ -54,7 +55,6 @@ export class TaskRuntime {
       readonly logs: CloudWatchLogsClient;
       readonly runtime: SandboxRuntime;
       readonly stateDir: string;
-      readonly python?: string;
     },
   ) {}
 
@@ -111,7 +111,8 @@ export class TaskRuntime {
       '--',
     ];
     // The pty is made inside the namespace, so a Ctrl-C reaches the command, not nsenter.
-    return spawn(nsenter[0]!, [...nsenter.slice(1), this.deps.python ?? 'python3', PTY_RUN, ...argv], {
+    // -I -S: no user site or site-packages to load; the helper needs the standard library only.
+    return spawn(nsenter[0]!, [...nsenter.slice(1), pythonExecutable(), '-I', '-S', PTY_RUN, ...argv], {
       cwd: running.cwd,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',

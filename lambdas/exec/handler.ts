@@ -1,17 +1,15 @@
-// POST /services/{service}/exec, /signal, /sessions and GET /services/{service}/exec-check
+// POST /services/{service}/exec, /signal and /sessions
 
 import { RouteHandler } from '../shared/dispatch';
 import { Targets } from '../shared/targets';
 import { parseInput } from '../shared/validation';
 import {
   DEFAULT_TIMEOUT_SECONDS,
-  ExecCheckQuerySchema,
   ExecRequestSchema,
   SessionRequestSchema,
   SignalRequestSchema,
   SignalResult,
 } from './contract';
-import { checkExec, ExecCheckDeps } from './exec-check';
 import { ExecDeps, execOnTargets, startInteractiveSession } from './run-exec';
 import { signalArgv, SIGNAL_TIMEOUT_MS } from './signals';
 import { selectTargets } from './task-selection';
@@ -52,13 +50,4 @@ export const sessionsRoute: RouteHandler<ExecHandlerDeps> = async (input, deps, 
   const target = deps.targets.get(req.service);
   const [t] = await selectTargets(deps.ecs, target, req, deps.now());
   return startInteractiveSession(deps, target, t!, req.command ?? ['/bin/sh'], deps.region, ctx);
-};
-
-export interface ExecCheckHandlerDeps extends ExecCheckDeps {
-  readonly targets: Targets;
-}
-
-export const execCheckRoute: RouteHandler<ExecCheckHandlerDeps> = async (input, deps) => {
-  const { service } = parseInput(ExecCheckQuerySchema, input);
-  return checkExec(deps, deps.targets.get(service));
 };

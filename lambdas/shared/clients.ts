@@ -34,6 +34,7 @@ export function clientConfig(options: ClientOptions = {}) {
   } as const;
 }
 
+/** All clients: for the sandbox and tests. A Lambda creates only the ones it uses, so its bundle holds no others. */
 export function createClients(options: ClientOptions = {}): AwsClients {
   const config = clientConfig(options);
   return {

@@ -2,7 +2,7 @@
 // the configured services, read their log groups and their task roles' policies, nothing more.
 
 import { diagnoseRoute, DiagnoseHandlerDeps } from '../diagnose/handler';
-import { execCheckRoute, ExecCheckHandlerDeps } from '../exec/handler';
+import { execCheckRoute, ExecCheckHandlerDeps } from '../exec/check-handler';
 import { getLogs, LogsHandlerDeps } from '../logs/handler';
 import { getServiceRoute, listServicesRoute, ServicesHandlerDeps } from '../services/handler';
 import { AwsClients } from '../shared/clients';
@@ -27,7 +27,7 @@ export const FILTER_LOG_EVENTS_PER_SECOND = 4;
 export const GET_LOG_EVENTS_PER_SECOND = 10;
 
 export function createReadDeps(
-  clients: AwsClients,
+  clients: Pick<AwsClients, 'ecs' | 'logs' | 'iam'>,
   targets: Targets,
   now: () => number = Date.now,
 ): ReadDeps {

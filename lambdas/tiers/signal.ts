@@ -1,13 +1,12 @@
 // Lambda entry of the operate tier's signal Lambda.
 
-import { createClients } from '../shared/clients';
 import { createDispatcher } from '../shared/dispatch';
 import { createLogger } from '../shared/logger';
 import { createTargets, loadTargets } from '../shared/targets';
-import { createExecDeps, execSettingsFromEnvironment } from './exec-deps';
+import { createExecDeps, execClients, execSettingsFromEnvironment } from './exec-deps';
 import { signalRoutes } from './signal-routes';
 
-const deps = createExecDeps(createClients(), createTargets(loadTargets()), execSettingsFromEnvironment());
+const deps = createExecDeps(execClients(), createTargets(loadTargets()), execSettingsFromEnvironment());
 
 export const handler = createDispatcher({
   tier: 'operate',

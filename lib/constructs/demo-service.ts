@@ -178,7 +178,9 @@ export class DemoService extends Construct {
 
   private acknowledgeFindings(taskDefinition: ecs.FargateTaskDefinition, execLogs: logs.LogGroup) {
     const stack = Stack.of(this);
-    const taskPolicy = Validations.of(taskDefinition.taskRole.node.tryFindChild('DefaultPolicy') ?? taskDefinition.taskRole);
+    const taskPolicy = Validations.of(
+      taskDefinition.taskRole.node.tryFindChild('DefaultPolicy') ?? taskDefinition.taskRole,
+    );
     taskPolicy.acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

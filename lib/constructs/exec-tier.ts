@@ -32,10 +32,24 @@ export class ExecFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: ExecFunctionsProps) {
     super(scope, id);
-    const common = { targets: props.targets, ...(props.logRetention ? { logRetention: props.logRetention } : {}) };
+    const common = {
+      targets: props.targets,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    };
     // Up to 14 minutes for direct invocations (Step Functions); API Gateway stops at 29 s.
-    this.breakglass = new TierFunction(this, 'Breakglass', { tier: 'breakglass', entry: join(LAMBDAS, 'breakglass.ts'), timeout: Duration.minutes(15), ...common });
-    this.signal = new TierFunction(this, 'Signal', { tier: 'operate', entry: join(LAMBDAS, 'signal.ts'), timeout: Duration.minutes(1), description: 'ecs-sidekick operate tier: signals to PID 1 (allowlisted) through ECS Exec', ...common });
+    this.breakglass = new TierFunction(this, 'Breakglass', {
+      tier: 'breakglass',
+      entry: join(LAMBDAS, 'breakglass.ts'),
+      timeout: Duration.minutes(15),
+      ...common,
+    });
+    this.signal = new TierFunction(this, 'Signal', {
+      tier: 'operate',
+      entry: join(LAMBDAS, 'signal.ts'),
+      timeout: Duration.minutes(1),
+      description: 'ecs-sidekick operate tier: signals to PID 1 (allowlisted) through ECS Exec',
+      ...common,
+    });
     for (const fn of [this.breakglass, this.signal]) {
       grantServiceRead(fn.role, props.targets);
       grantExecuteCommand(fn.role, props.targets);
@@ -48,7 +62,9 @@ export class ExecFunctions extends Construct {
 export function grantExecuteCommand(role: iam.Role, targets: readonly ServiceTarget[]) {
   for (const [cluster, ts] of groupBy(targets, (t) => t.cluster)) {
     // A container condition only when every service on the cluster lists its containers.
-    const containers = ts.every((t) => t.containers) ? [...new Set(ts.flatMap((t) => t.containers ?? []))] : undefined;
+    const containers = ts.every((t) => t.containers)
+      ? [...new Set(ts.flatMap((t) => t.containers ?? []))]
+      : undefined;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ecs:ExecuteCommand'],
@@ -60,7 +76,10 @@ export function grantExecuteCommand(role: iam.Role, targets: readonly ServiceTar
       }),
     );
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['ecs:DescribeClusters'], resources: [awsArn('ecs', `cluster/${cluster}`)] }),
+      new iam.PolicyStatement({
+        actions: ['ecs:DescribeClusters'],
+        resources: [awsArn('ecs', `cluster/${cluster}`)],
+      }),
     );
   }
   const keys = [...new Set(targets.flatMap((t) => (t.execKmsKeyArn ? [t.execKmsKeyArn] : [])))];

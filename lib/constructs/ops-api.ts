@@ -8,7 +8,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { functionOf, FunctionName, pathParameterNames, ROUTES, ROUTE_IDS, Tier, TIERS } from '../../lambdas/shared/routes';
+import {
+  functionOf,
+  FunctionName,
+  pathParameterNames,
+  ROUTES,
+  ROUTE_IDS,
+  Tier,
+  TIERS,
+} from '../../lambdas/shared/routes';
 import { PolicyStatementJson, tierPolicyStatements } from '../tier-policy';
 
 export interface OpsApiProps {
@@ -116,7 +124,11 @@ export class OpsApi extends Construct {
     const arnBase = `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${this.api.restApiId}/${this.stageName}`;
     for (const tier of TIERS) {
       const statements = tierPolicyStatements(tier, arnBase);
-      if (statements.length === 0 || !ROUTE_IDS.some((id) => ROUTES[id].tier === tier && props.functions[functionOf(id)])) continue;
+      if (
+        statements.length === 0 ||
+        !ROUTE_IDS.some((id) => ROUTES[id].tier === tier && props.functions[functionOf(id)])
+      )
+        continue;
       const policy = new iam.ManagedPolicy(this, `${capitalize(tier)}Policy`, {
         description: `ecs-sidekick ${tier} tier: execute-api:Invoke on exactly the ${tier} routes`,
         statements: statements.map(toStatement),

@@ -36,10 +36,18 @@ export class ReadTier extends Construct {
 export function grantExecCheck(role: iam.Role, targets: readonly ServiceTarget[]) {
   const clusters = [...new Set(targets.map((t) => t.cluster))];
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ sid: 'ReadClusterExecSettings', actions: ['ecs:DescribeClusters'], resources: clusters.map((c) => awsArn('ecs', `cluster/${c}`)) }),
+    new iam.PolicyStatement({
+      sid: 'ReadClusterExecSettings',
+      actions: ['ecs:DescribeClusters'],
+      resources: clusters.map((c) => awsArn('ecs', `cluster/${c}`)),
+    }),
   );
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ sid: 'FindExecSessionLogGroup', actions: ['logs:DescribeLogGroups'], resources: [awsArn('logs', 'log-group:*')] }),
+    new iam.PolicyStatement({
+      sid: 'FindExecSessionLogGroup',
+      actions: ['logs:DescribeLogGroups'],
+      resources: [awsArn('logs', 'log-group:*')],
+    }),
   );
   // Task roles of the configured services are not known at deploy time: any role's policies
   // may be read (read-only, no secrets in policies).
@@ -54,14 +62,29 @@ export function grantExecCheck(role: iam.Role, targets: readonly ServiceTarget[]
     new iam.PolicyStatement({
       sid: 'ReadAttachedPolicies',
       actions: ['iam:GetPolicy', 'iam:GetPolicyVersion'],
-      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/*`, `arn:${Aws.PARTITION}:iam::aws:policy/*`],
+      resources: [
+        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:policy/*`,
+        `arn:${Aws.PARTITION}:iam::aws:policy/*`,
+      ],
     }),
   );
   acknowledgeWildcards(role, [
-    ['Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*', 'DescribeLogGroups lists groups by prefix; it reads names and settings, never events'],
-    ['Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*', "exec-check reads the policies of the services' task roles, which are not known at deploy time"],
-    ['Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*', 'exec-check reads the managed policies attached to those task roles'],
-    ['Resource::arn:<AWS::Partition>:iam::aws:policy/*', 'exec-check reads the AWS managed policies attached to those task roles'],
+    [
+      'Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*',
+      'DescribeLogGroups lists groups by prefix; it reads names and settings, never events',
+    ],
+    [
+      'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*',
+      "exec-check reads the policies of the services' task roles, which are not known at deploy time",
+    ],
+    [
+      'Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*',
+      'exec-check reads the managed policies attached to those task roles',
+    ],
+    [
+      'Resource::arn:<AWS::Partition>:iam::aws:policy/*',
+      'exec-check reads the AWS managed policies attached to those task roles',
+    ],
   ]);
 }
 

@@ -211,7 +211,7 @@ export function serveAgentSession(socket: WebSocket, sessionId: string, deps: Ag
           clearInterval(waitForAcks);
           closeChannel('');
         }
-      }, 20);
+      }, 5);
     });
   }
 

@@ -1,17 +1,14 @@
 // The `sidekick` CLI as a user runs it (the npm bin), against a sandbox seeded with the demo.
 
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DEMO_CONFIG, seedDemo, SeededDemo } from '../../sandbox/demo';
+import { DEMO_CONFIG, SeededDemo } from '../../sandbox/demo';
 import { MotoServer, startMoto } from '../../sandbox/moto-server';
 import { Sandbox, startSandbox } from '../../sandbox/sandbox';
-import { sandboxRuntime } from '../../sandbox/runtime';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { clientConfig } from '../../lambdas/shared/clients';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'sidekick.cjs');
 let moto: MotoServer;
@@ -22,23 +19,14 @@ let cwd: string;
 beforeAll(async () => {
   moto = await startMoto();
   cwd = mkdtempSync(join(tmpdir(), 'sidekick-cli-'));
+  // Seeded like `npm start`: the demo's containers run as local processes.
   sandbox = await startSandbox({
     awsEndpoint: moto.endpoint,
-    seed: false,
+    seed: true,
     config: DEMO_CONFIG,
     stateDir: join(cwd, '.sidekick'),
   });
-  const ec2 = new EC2Client(
-    clientConfig({
-      endpoint: moto.endpoint,
-      region: sandbox.region,
-      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    }),
-  );
-  seeded = await seedDemo(
-    { ecs: sandbox.clients.ecs, logs: sandbox.clients.logs, ec2 },
-    sandboxRuntime(moto.endpoint, sandbox.region),
-  );
+  seeded = sandbox.seeded!;
 });
 afterAll(async () => {
   await sandbox?.stop();
@@ -46,7 +34,14 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)('node', [BIN, ...args], { cwd, env: { ...process.env } }).then(
+  return cliWithEnv({}, ...args);
+}
+
+async function cliWithEnv(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env } }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({
       code: e.code,
@@ -168,6 +163,85 @@ describe('sidekick', () => {
     } finally {
       child.kill('SIGINT');
     }
+  });
+});
+
+describe('sidekick exec, signal, exec-check, shell', () => {
+  it('prints the listing of ls -la / and exits 0', async () => {
+    const r = await cli('exec', 'web', '--', 'ls', '-la', '/');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^total \d+\n/);
+    expect(r.stdout).toMatch(/ proc\n/);
+  });
+
+  it("exits with the remote command's exit code", async () => {
+    expect((await cli('exec', 'web', '--', 'sh', '-c', 'exit 3')).code).toBe(3);
+    expect((await cli('exec', 'web', '--', 'sh', '-c', 'kill -9 $$')).code).toBe(137);
+  });
+
+  it('exits 124 when the command runs out of time', async () => {
+    const r = await cli('exec', 'web', '--timeout', '1', '--', 'sleep', '20');
+    expect(r.code).toBe(124);
+    expect(r.stderr).toMatch(/timed out/);
+  });
+
+  it('sends HUP and reports it delivered', async () => {
+    const r = await cli('signal', 'web', 'HUP');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`^HUP → task ${seeded.runningTasks[0]!.slice(0, 8)} \\(web\\) PID 1: delivered$`, 'm'),
+    );
+  });
+
+  it('explains the task started without exec, and exits 1', async () => {
+    const r = await cli('exec-check', 'web');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      new RegExp(`task ${seeded.runningTasks[2]!.slice(0, 8)}\\s+FAIL\\s+task-exec-enabled`),
+    );
+  });
+
+  it('says how to install session-manager-plugin when it is missing, before opening a session', async () => {
+    const r = await cliWithEnv({ PATH: '/nonexistent' }, 'shell', 'web');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /session-manager-plugin is not installed.*session-manager-working-with-install-plugin/,
+    );
+  });
+
+  it('hands session-manager-plugin the session, Region and Target the way the AWS CLI does', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'smp-'));
+    const argsFile = join(bin, 'args.json');
+    writeFileSync(
+      join(bin, 'session-manager-plugin'),
+      `#!/usr/bin/env node\nrequire('fs').writeFileSync(${JSON.stringify(argsFile)}, JSON.stringify(process.argv.slice(2)));\n`,
+      { mode: 0o755 },
+    );
+    const r = await cliWithEnv(
+      { PATH: `${bin}:${dirname(process.execPath)}:${process.env.PATH}` },
+      'shell',
+      'web',
+      '--container',
+      'worker',
+    );
+    expect(r.code).toBe(0);
+    const [session, region, op, profile, target, endpoint] = JSON.parse(
+      readFileSync(argsFile, 'utf8'),
+    ) as string[];
+    expect(JSON.parse(session!)).toEqual({
+      SessionId: expect.stringMatching(/^ecs-execute-command-/),
+      StreamUrl: expect.stringMatching(/^ws:/),
+      TokenValue: expect.any(String),
+    });
+    expect([region, op, profile, endpoint]).toEqual([
+      'us-east-1',
+      'StartSession',
+      '',
+      'https://ecs.us-east-1.amazonaws.com',
+    ]);
+    expect(JSON.parse(target!)).toEqual({
+      Target: `ecs:sidekick-demo_${seeded.runningTasks[0]}_${seeded.runningTasks[0]}-worker`,
+    });
   });
 });
 

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { ExecuteCommandCommand, UpdateClusterCommand } from '@aws-sdk/client-ecs';
 import { CreateKeyCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { OutputCollector, parseOutput, wrapArgv } from '../../lambdas/exec/command';
-import { ClientSessionOptions, ClientSessionResult, runClientSession } from '../../lambdas/exec/protocol/client-session';
+import {
+  ClientSessionOptions,
+  ClientSessionResult,
+  runClientSession,
+} from '../../lambdas/exec/protocol/client-session';
 import { createDemoService, DEMO, runServiceTask } from '../../sandbox/demo';
 import { ExecGateway, startExecGateway } from '../../sandbox/exec-gateway/gateway';
 import { startTestSandbox, TestSandbox } from '../support/sandbox';
@@ -26,7 +30,12 @@ beforeAll(async () => {
     kms: t.sandbox.clients.kms,
     launch: (_info, argv) => spawn('python3', [PTY_RUN, ...argv]) as ChildProcessWithoutNullStreams,
   });
-  const { network, taskDefinition } = await createDemoService(t.seed);
+  // Without a KMS client: sessions are plain unless a test turns the cluster's key on.
+  const { network, taskDefinition } = await createDemoService({
+    ecs: t.seed.ecs,
+    ec2: t.seed.ec2,
+    logs: t.seed.logs,
+  });
   task = await runServiceTask(t.seed.ecs, network, taskDefinition);
 });
 afterAll(async () => {
@@ -44,10 +53,19 @@ interface Run {
   readonly raw: Buffer;
 }
 
-async function run(argv: string[], options: Partial<ClientSessionOptions> & { cluster?: string; kms?: boolean } = {}): Promise<Run> {
+async function run(
+  argv: string[],
+  options: Partial<ClientSessionOptions> & { cluster?: string; kms?: boolean } = {},
+): Promise<Run> {
   const wrapped = wrapArgv(argv);
   const out = await t.seed.ecs.send(
-    new ExecuteCommandCommand({ cluster: options.cluster ?? DEMO.cluster, task, container: 'web', command: wrapped.command, interactive: true }),
+    new ExecuteCommandCommand({
+      cluster: options.cluster ?? DEMO.cluster,
+      task,
+      container: 'web',
+      command: wrapped.command,
+      interactive: true,
+    }),
   );
   const chunks: Buffer[] = [];
   const collector = new OutputCollector(4 * 1024 * 1024, 4 * 1024 * 1024);
@@ -63,7 +81,9 @@ async function run(argv: string[], options: Partial<ClientSessionOptions> & { cl
     timeoutMs: 20_000,
     kms: {
       async generateDataKey(keyId, context) {
-        const key = await t.sandbox.clients.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 64, EncryptionContext: context }));
+        const key = await t.sandbox.clients.kms.send(
+          new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 64, EncryptionContext: context }),
+        );
         return { ciphertext: key.CiphertextBlob!, plaintext: key.Plaintext! };
       },
     },
@@ -85,14 +105,18 @@ describe('ECS Exec data channel', () => {
     expect(r.output).toBe(output);
   });
 
-  it('turns the pty\'s \\r\\n back into \\n and passes stdout and stderr merged, in order', async () => {
+  it("turns the pty's \\r\\n back into \\n and passes stdout and stderr merged, in order", async () => {
     const r = await run(['sh', '-c', 'echo one; echo two >&2; printf "three"']);
     expect(r.raw.toString()).toContain('one\r\ntwo\r\nthree');
     expect(r.output).toBe('one\ntwo\nthree');
   });
 
   it('delivers 1 MB of output split over many frames exactly', async () => {
-    const r = await run(['python3', '-c', 'import sys\nfor i in range(16384): sys.stdout.write("%063d\\n" % i)']);
+    const r = await run([
+      'python3',
+      '-c',
+      'import sys\nfor i in range(16384): sys.stdout.write("%063d\\n" % i)',
+    ]);
     const expected = Array.from({ length: 16384 }, (_, i) => `${String(i).padStart(63, '0')}\n`).join('');
     expect(r.exitCode).toBe(0);
     expect(r.output.length).toBe(1024 * 1024);
@@ -127,7 +151,7 @@ describe('ECS Exec data channel', () => {
     await setExecKey(undefined);
   });
 
-  it('fails a KMS session whose client cannot reach KMS, with the agent\'s error', async () => {
+  it("fails a KMS session whose client cannot reach KMS, with the agent's error", async () => {
     const key = await t.sandbox.clients.kms.send(new CreateKeyCommand({ Description: 'exec test 2' }));
     await setExecKey(key.KeyMetadata!.Arn!);
     const r = await run(['true'], { kms: undefined as never });
@@ -145,7 +169,10 @@ describe('ECS Exec data channel', () => {
   });
 
   it('reports the agent closing the channel with an error', async () => {
-    gateway.faults = { closeWithError: '----------ERROR-------\nUnable to start command: exec: "sh": executable file not found' };
+    gateway.faults = {
+      closeWithError:
+        '----------ERROR-------\nUnable to start command: exec: "sh": executable file not found',
+    };
     const r = await run(['true']);
     expect(r.end.ended).toBe('closed');
     expect(r.end.message).toMatch(/executable file not found/);
@@ -153,7 +180,15 @@ describe('ECS Exec data channel', () => {
   });
 
   it('accepts a session token once: a second connection with it is dropped', async () => {
-    const out = await t.seed.ecs.send(new ExecuteCommandCommand({ cluster: DEMO.cluster, task, container: 'web', command: 'true', interactive: true }));
+    const out = await t.seed.ecs.send(
+      new ExecuteCommandCommand({
+        cluster: DEMO.cluster,
+        task,
+        container: 'web',
+        command: 'true',
+        interactive: true,
+      }),
+    );
     const connect = () =>
       runClientSession({
         streamUrl: out.session!.streamUrl!,

@@ -82,7 +82,9 @@ function concrete(value: unknown, s: Synth): string {
 
 /** The statements of the default policy of the role whose logical id starts with `rolePrefix`. */
 function statementsOf(s: Synth, rolePrefix: string): any[] {
-  const [, policy] = resources(s, 'AWS::IAM::Policy').find(([, p]) => (p.Properties.Roles as any[]).some((r) => String(r.Ref).startsWith(rolePrefix)))!;
+  const [, policy] = resources(s, 'AWS::IAM::Policy').find(([, p]) =>
+    (p.Properties.Roles as any[]).some((r) => String(r.Ref).startsWith(rolePrefix)),
+  )!;
   return policy.Properties.PolicyDocument.Statement;
 }
 
@@ -91,7 +93,10 @@ function lambdaActions(s: Synth): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const [id, f] of resources(s, 'AWS::Lambda::Function')) {
     const role = f.Properties.Role['Fn::GetAtt'][0];
-    out.set(id, statementsOf(s, role).flatMap((st) => [st.Action].flat()));
+    out.set(
+      id,
+      statementsOf(s, role).flatMap((st) => [st.Action].flat()),
+    );
   }
   return out;
 }
@@ -240,7 +245,9 @@ describe('the configured stack', () => {
     expect(text).toContain(':service/prod/web');
     expect(text).toContain(':service/prod/api-svc');
     expect(text).toContain(':task/prod/*');
-    const logRead = statementsOf(configured, 'ReadLambdaRole').find((st) => [st.Action].flat().includes('logs:FilterLogEvents'));
+    const logRead = statementsOf(configured, 'ReadLambdaRole').find((st) =>
+      [st.Action].flat().includes('logs:FilterLogEvents'),
+    );
     expect(logRead.Resource.map((r: unknown) => concrete(r, configured))).toEqual([
       'arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/prod/web',
       'arn:aws:logs:eu-west-1:123456789012:log-group:/ecs/prod/web:*',
@@ -266,15 +273,29 @@ describe('the configured stack', () => {
 });
 
 describe('ECS Exec permissions', () => {
-  const CONTAINERS: SidekickConfig = { services: { web: { cluster: 'prod', containers: ['app'], logGroups: ['/ecs/web'], execKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b1f4c2e-7a1d-4c1e-9b8e-2f6d1a3c4b5d' } } };
+  const CONTAINERS: SidekickConfig = {
+    services: {
+      web: {
+        cluster: 'prod',
+        containers: ['app'],
+        logGroups: ['/ecs/web'],
+        execKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b1f4c2e-7a1d-4c1e-9b8e-2f6d1a3c4b5d',
+      },
+    },
+  };
   let withContainers: Synth;
   beforeAll(() => {
     withContainers = synth(CONTAINERS);
   });
 
   it('lets only the breakglass and signal Lambdas call ecs:ExecuteCommand', () => {
-    const holders = [...lambdaActions(demo)].filter(([, actions]) => actions.includes('ecs:ExecuteCommand')).map(([id]) => id);
-    expect(holders.sort()).toEqual([expect.stringMatching(/^ExecBreakglassFunction/), expect.stringMatching(/^ExecSignalFunction/)]);
+    const holders = [...lambdaActions(demo)]
+      .filter(([, actions]) => actions.includes('ecs:ExecuteCommand'))
+      .map(([id]) => id);
+    expect(holders.sort()).toEqual([
+      expect.stringMatching(/^ExecBreakglassFunction/),
+      expect.stringMatching(/^ExecSignalFunction/),
+    ]);
     const read = [...lambdaActions(demo)].find(([id]) => id.startsWith('ReadLambda'))![1];
     expect(read).not.toContain('ecs:ExecuteCommand');
   });
@@ -287,13 +308,22 @@ describe('ECS Exec permissions', () => {
         'arn:aws:ecs:eu-west-1:123456789012:task/prod/*',
       ]);
       expect(exec.Condition.StringEquals).toEqual({ 'ecs:container-name': ['app'] });
-      expect(concrete(exec.Condition.ArnEquals['ecs:cluster'], withContainers)).toBe('arn:aws:ecs:eu-west-1:123456789012:cluster/prod');
+      expect(concrete(exec.Condition.ArnEquals['ecs:cluster'], withContainers)).toBe(
+        'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+      );
     }
   });
 
   it('allows kms:GenerateDataKey only on the configured exec session key', () => {
-    const kms = statementsOf(withContainers, 'ExecBreakglassRole').filter((st) => [st.Action].flat().some((a: string) => a.startsWith('kms:')));
-    expect(kms).toEqual([expect.objectContaining({ Action: 'kms:GenerateDataKey', Resource: CONTAINERS.services.web!.execKmsKeyArn })]);
+    const kms = statementsOf(withContainers, 'ExecBreakglassRole').filter((st) =>
+      [st.Action].flat().some((a: string) => a.startsWith('kms:')),
+    );
+    expect(kms).toEqual([
+      expect.objectContaining({
+        Action: 'kms:GenerateDataKey',
+        Resource: CONTAINERS.services.web!.execKmsKeyArn,
+      }),
+    ]);
   });
 
   it('gives the exec Lambdas the encrypted audit log group', () => {
@@ -303,11 +333,12 @@ describe('ECS Exec permissions', () => {
       RetentionInDays: 365,
     });
     for (const [id, f] of resources(withContainers, 'AWS::Lambda::Function')) {
-      if (id.startsWith('Exec')) expect(f.Properties.Environment.Variables.SIDEKICK_AUDIT_LOG_GROUP).toBeDefined();
+      if (id.startsWith('Exec'))
+        expect(f.Properties.Environment.Variables.SIDEKICK_AUDIT_LOG_GROUP).toBeDefined();
     }
   });
 
-  it('encrypts and logs the demo cluster\'s exec sessions with a KMS key', () => {
+  it("encrypts and logs the demo cluster's exec sessions with a KMS key", () => {
     demo.template.hasResourceProperties('AWS::ECS::Cluster', {
       Configuration: {
         ExecuteCommandConfiguration: Match.objectLike({
@@ -317,7 +348,10 @@ describe('ECS Exec permissions', () => {
         }),
       },
     });
-    demo.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true, Description: Match.stringLikeRegexp('ECS Exec sessions') });
+    demo.template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      Description: Match.stringLikeRegexp('ECS Exec sessions'),
+    });
   });
 });
 

@@ -11,6 +11,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SidekickConfig } from '../../lib/config';
 import { Tier } from '../../lambdas/shared/routes';
 import { clientConfig } from '../../lambdas/shared/clients';
@@ -28,7 +30,14 @@ export interface TestSandbox {
   /** AWS operations the handlers called, in order (e.g. 'FilterLogEventsCommand'). */
   readonly awsCalls: string[];
   /** Clients for seeding, separate from the handlers' (their calls are not counted). */
-  readonly seed: { ecs: ECSClient; logs: CloudWatchLogsClient; ec2: EC2Client; runtime: SandboxRuntime };
+  readonly seed: {
+    ecs: ECSClient;
+    logs: CloudWatchLogsClient;
+    ec2: EC2Client;
+    kms: KMSClient;
+    iam: IAMClient;
+    runtime: SandboxRuntime;
+  };
   readonly stateDir: string;
   api(tier: Tier | 'none'): ReturnType<typeof createApiClient>;
   connection(tier: Tier | 'none'): Connection;
@@ -36,10 +45,18 @@ export interface TestSandbox {
   stop(): Promise<void>;
 }
 
-export async function startTestSandbox(config: SidekickConfig = DEMO_CONFIG): Promise<TestSandbox> {
+export async function startTestSandbox(
+  config: SidekickConfig = DEMO_CONFIG,
+  options: { seed?: boolean } = {},
+): Promise<TestSandbox> {
   const moto = await startMoto();
   const stateDir = mkdtempSync(join(tmpdir(), 'sidekick-test-'));
-  const sandbox = await startSandbox({ awsEndpoint: moto.endpoint, seed: false, config, stateDir });
+  const sandbox = await startSandbox({
+    awsEndpoint: moto.endpoint,
+    seed: options.seed ?? false,
+    config,
+    stateDir,
+  });
   const awsCalls: string[] = [];
   const count: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     awsCalls.push(context.commandName ?? 'unknown');
@@ -47,7 +64,7 @@ export async function startTestSandbox(config: SidekickConfig = DEMO_CONFIG): Pr
   };
   sandbox.clients.ecs.middlewareStack.add(count, { step: 'initialize', name: 'countAwsCalls' });
   sandbox.clients.logs.middlewareStack.add(count, { step: 'initialize', name: 'countAwsCalls' });
-  const options = clientConfig({
+  const clientOptions = clientConfig({
     endpoint: moto.endpoint,
     region: SANDBOX_REGION,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
@@ -65,9 +82,11 @@ export async function startTestSandbox(config: SidekickConfig = DEMO_CONFIG): Pr
     awsCalls,
     stateDir,
     seed: {
-      ecs: new ECSClient(options),
-      logs: new CloudWatchLogsClient(options),
-      ec2: new EC2Client(options),
+      ecs: new ECSClient(clientOptions),
+      logs: new CloudWatchLogsClient(clientOptions),
+      ec2: new EC2Client(clientOptions),
+      kms: new KMSClient(clientOptions),
+      iam: new IAMClient(clientOptions),
       runtime: sandboxRuntime(moto.endpoint, SANDBOX_REGION),
     },
     connection,
