@@ -167,7 +167,8 @@ export class TaskRuntime {
           );
         })
         .catch((error: unknown) => {
-          process.stderr.write(`sandbox log shipping: ${String(error)}\n`);
+          // While the sandbox shuts down, AWS may already be gone.
+          if (!this.stopping) process.stderr.write(`sandbox log shipping: ${String(error)}\n`);
         });
     };
     const timer = setInterval(flush, LOG_FLUSH_MS);
