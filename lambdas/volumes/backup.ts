@@ -69,13 +69,24 @@ export async function runBackup(deps: StorageDeps, job: BackupJob): Promise<Back
         skipped.push({ path: entry.skipped, reason: entry.reason });
         continue;
       }
-      const record: FileRecord = { path: entry.path, type: entry.type, mode: entry.mode, size: entry.size, mtimeMs: entry.mtimeMs, ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}) };
+      const record: FileRecord = {
+        path: entry.path,
+        type: entry.type,
+        mode: entry.mode,
+        size: entry.size,
+        mtimeMs: entry.mtimeMs,
+        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+      };
       yield headerBlocks({ ...entry });
       if (entry.type === 'file') {
         const hash = createHash('sha256');
         let read = 0;
         if (entry.size > 0) {
-          for await (const chunk of createReadStream(join(job.volumeRoot, entry.path), { start: 0, end: entry.size - 1, highWaterMark: READ_CHUNK })) {
+          for await (const chunk of createReadStream(join(job.volumeRoot, entry.path), {
+            start: 0,
+            end: entry.size - 1,
+            highWaterMark: READ_CHUNK,
+          })) {
             hash.update(chunk as Buffer);
             read += (chunk as Buffer).length;
             yield chunk as Buffer;
@@ -86,7 +97,10 @@ export async function runBackup(deps: StorageDeps, job: BackupJob): Promise<Back
           const filler = Buffer.alloc(entry.size - read);
           hash.update(filler);
           yield filler;
-          skipped.push({ path: entry.path, reason: `changed while it was read (${read} of ${entry.size} bytes)` });
+          skipped.push({
+            path: entry.path,
+            reason: `changed while it was read (${read} of ${entry.size} bytes)`,
+          });
         }
         yield Buffer.alloc(pad(entry.size));
         counts.files += 1;
@@ -111,7 +125,12 @@ export async function runBackup(deps: StorageDeps, job: BackupJob): Promise<Back
   let filesResult: { VersionId?: string };
   try {
     [, archiveResult, filesResult] = await Promise.all([
-      pipeline(Readable.from(archiveChunks(), { objectMode: false }), createGzip({ level: 6 }), archiveTap.stream, archiveBody),
+      pipeline(
+        Readable.from(archiveChunks(), { objectMode: false }),
+        createGzip({ level: 6 }),
+        archiveTap.stream,
+        archiveBody,
+      ),
       archiveUpload.done(),
       filesUpload.done(),
     ]);
@@ -132,8 +151,20 @@ export async function runBackup(deps: StorageDeps, job: BackupJob): Promise<Back
     task: job.task,
     startedAt,
     completedAt: new Date(deps.now()).toISOString(),
-    archive: { key: keys.archive, ...versionOf(archiveResult), bytes: archiveTap.bytes(), sha256: archiveTap.sha256() },
-    files: { key: keys.files, ...versionOf(filesResult), bytes: filesTap.bytes(), sha256: filesTap.sha256(), entries, fileBytes },
+    archive: {
+      key: keys.archive,
+      ...versionOf(archiveResult),
+      bytes: archiveTap.bytes(),
+      sha256: archiveTap.sha256(),
+    },
+    files: {
+      key: keys.files,
+      ...versionOf(filesResult),
+      bytes: filesTap.bytes(),
+      sha256: filesTap.sha256(),
+      entries,
+      fileBytes,
+    },
     counts,
     skipped: skipped.slice(0, 1000),
   };
@@ -156,7 +187,14 @@ function upload(deps: StorageDeps, key: string, contentType: string, body: Reada
     queueSize: 2,
     partSize: PART_SIZE,
     leavePartsOnError: false,
-    params: { Bucket: deps.bucket, Key: key, Body: body, ContentType: contentType, ChecksumAlgorithm: 'SHA256', ...owner(deps) },
+    params: {
+      Bucket: deps.bucket,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ChecksumAlgorithm: 'SHA256',
+      ...owner(deps),
+    },
   });
 }
 

@@ -12,17 +12,29 @@ export function backupPrefix(service: string, volume?: string): string {
 
 export function backupKeys(service: string, volume: string, backupId: string) {
   const base = `${backupPrefix(service, volume)}${backupId}/`;
-  return { archive: `${base}archive.tar.gz`, files: `${base}files.ndjson.gz`, manifest: `${base}manifest.json` };
+  return {
+    archive: `${base}archive.tar.gz`,
+    files: `${base}files.ndjson.gz`,
+    manifest: `${base}manifest.json`,
+  };
 }
 
 /** Sortable by time: 20261203T151500Z-1a2b3c. */
 export const BACKUP_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 export function newBackupId(now: number, random: string): string {
-  return `${new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${random}`;
+  return `${new Date(now)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '')}-${random}`;
 }
 
-const ObjectRef = z.object({ key: z.string(), versionId: z.string().optional(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const ObjectRef = z.object({
+  key: z.string(),
+  versionId: z.string().optional(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
 
 export const FileRecordSchema = z.object({
   path: z.string(),
@@ -30,7 +42,10 @@ export const FileRecordSchema = z.object({
   mode: z.number().int(),
   size: z.number().int().nonnegative(),
   mtimeMs: z.number(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   linkTarget: z.string().optional(),
 });
 export type FileRecord = z.infer<typeof FileRecordSchema>;
@@ -48,7 +63,10 @@ export const ManifestSchema = z.object({
   startedAt: z.string(),
   completedAt: z.string(),
   archive: ObjectRef,
-  files: ObjectRef.extend({ entries: z.number().int().nonnegative(), fileBytes: z.number().int().nonnegative() }),
+  files: ObjectRef.extend({
+    entries: z.number().int().nonnegative(),
+    fileBytes: z.number().int().nonnegative(),
+  }),
   counts: z.object({ files: z.number().int(), directories: z.number().int(), symlinks: z.number().int() }),
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
 });

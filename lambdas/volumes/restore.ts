@@ -46,7 +46,12 @@ export interface RestoreResult {
   readonly bytes: number;
 }
 
-export async function readManifest(deps: StorageDeps, service: string, volume: string, backupId: string): Promise<Manifest> {
+export async function readManifest(
+  deps: StorageDeps,
+  service: string,
+  volume: string,
+  backupId: string,
+): Promise<Manifest> {
   const key = backupKeys(service, volume, backupId).manifest;
   let text: string;
   try {
@@ -54,12 +59,17 @@ export async function readManifest(deps: StorageDeps, service: string, volume: s
     text = await out.Body!.transformToString();
   } catch (error) {
     if (error instanceof NoSuchKey || (error as Error).name === 'NoSuchKey') {
-      throw new RestoreRefused(`backup ${backupId} of ${service}/${volume} has no manifest: it is incomplete and cannot be restored`);
+      throw new RestoreRefused(
+        `backup ${backupId} of ${service}/${volume} has no manifest: it is incomplete and cannot be restored`,
+      );
     }
     throw error;
   }
   const parsed = ManifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new RestoreRefused(`the manifest of backup ${backupId} is not valid: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new RestoreRefused(
+      `the manifest of backup ${backupId} is not valid: ${parsed.error.issues[0]?.message}`,
+    );
   return parsed.data;
 }
 
@@ -103,23 +113,42 @@ async function verifyObject(deps: StorageDeps, ref: Manifest['archive'], what: s
   }
   const sha256 = hash.digest('hex');
   if (bytes !== ref.bytes || sha256 !== ref.sha256) {
-    throw new RestoreRefused(`the ${what} does not match its manifest (${bytes} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${ref.bytes} bytes, ${ref.sha256.slice(0, 12)}…): corrupted or truncated`);
+    throw new RestoreRefused(
+      `the ${what} does not match its manifest (${bytes} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${ref.bytes} bytes, ${ref.sha256.slice(0, 12)}…): corrupted or truncated`,
+    );
   }
 }
 
 async function objectStream(deps: StorageDeps, ref: Manifest['archive'], what: string): Promise<Readable> {
   try {
-    const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}), ...owner(deps) }));
+    const out = await deps.s3.send(
+      new GetObjectCommand({
+        Bucket: deps.bucket,
+        Key: ref.key,
+        ...(ref.versionId ? { VersionId: ref.versionId } : {}),
+        ...owner(deps),
+      }),
+    );
     return out.Body as Readable;
   } catch (error) {
-    if ((error as Error).name === 'NoSuchKey' || (error as Error).name === 'NoSuchVersion') throw new RestoreRefused(`the ${what} of this backup is missing`);
+    if ((error as Error).name === 'NoSuchKey' || (error as Error).name === 'NoSuchVersion')
+      throw new RestoreRefused(`the ${what} of this backup is missing`);
     throw error;
   }
 }
 
-async function extract(deps: StorageDeps, manifest: Manifest, target: string, staging: string, job: RestoreJob) {
+async function extract(
+  deps: StorageDeps,
+  manifest: Manifest,
+  target: string,
+  staging: string,
+  job: RestoreJob,
+) {
   const archive = (await objectStream(deps, manifest.archive, 'archive')).pipe(createGunzip());
-  const list = createInterface({ input: (await objectStream(deps, manifest.files, 'file list')).pipe(createGunzip()), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const list = createInterface({
+    input: (await objectStream(deps, manifest.files, 'file list')).pipe(createGunzip()),
+    crlfDelay: Infinity,
+  })[Symbol.asyncIterator]();
   const directories: { path: string; mode: number; mtimeMs: number }[] = [];
   const inScope = (path: string) => !target || path === target || path.startsWith(`${target}/`);
   let files = 0;
@@ -163,7 +192,8 @@ async function extract(deps: StorageDeps, manifest: Manifest, target: string, st
     if (error instanceof RestoreRefused) throw error;
     throw new RestoreRefused(`the archive cannot be read: ${(error as Error).message}`);
   }
-  if (!(await list.next()).done) throw new RestoreRefused('the archive lacks entries its file list has (truncated?)');
+  if (!(await list.next()).done)
+    throw new RestoreRefused('the archive lacks entries its file list has (truncated?)');
   // Directories last, deepest first: writing their entries changed their times.
   for (const d of directories.reverse()) {
     await chmod(d.path, d.mode);
@@ -183,7 +213,12 @@ function refuseDangerous(entry: TarEntry, path: string) {
   if (entry.type === 'symlink') {
     const linkTarget = entry.linkTarget ?? '';
     const resolved = posix.normalize(posix.join(posix.dirname(path), linkTarget));
-    if (linkTarget.startsWith('/') || resolved === '..' || resolved.startsWith('../') || linkTarget.includes('\0')) {
+    if (
+      linkTarget.startsWith('/') ||
+      resolved === '..' ||
+      resolved.startsWith('../') ||
+      linkTarget.includes('\0')
+    ) {
       throw new RestoreRefused(`symlink '${path}' points outside the volume (${linkTarget})`);
     }
   }
@@ -196,7 +231,10 @@ async function requireRealParents(staging: string, path: string) {
   for (const segment of segments) {
     current = join(current, segment);
     const stat = await lstat(current);
-    if (!stat.isDirectory()) throw new RestoreRefused(`entry '${path}' would be written through '${segment}', which is not a directory`);
+    if (!stat.isDirectory())
+      throw new RestoreRefused(
+        `entry '${path}' would be written through '${segment}', which is not a directory`,
+      );
   }
 }
 

@@ -51,7 +51,10 @@ export async function resolveInside(root: string, relative: string, field: strin
       throw error;
     }
     if (stat.isSymbolicLink()) {
-      throw new ValidationError(field, `'${segments.slice(0, i + 1).join('/')}' is a symlink; ecs-sidekick does not follow symlinks`);
+      throw new ValidationError(
+        field,
+        `'${segments.slice(0, i + 1).join('/')}' is a symlink; ecs-sidekick does not follow symlinks`,
+      );
     }
     if (i < segments.length - 1 && !stat.isDirectory()) {
       throw new ValidationError(field, `'${segments.slice(0, i + 1).join('/')}' is not a directory`);

@@ -22,7 +22,12 @@ export function journalPath(scratchRoot: string, id: string): string {
   return join(scratchRoot, `.sidekick-swap-${id}.json`);
 }
 
-export async function swapContents(target: string, incoming: string, scratchRoot: string, id: string): Promise<void> {
+export async function swapContents(
+  target: string,
+  incoming: string,
+  scratchRoot: string,
+  id: string,
+): Promise<void> {
   const previous = join(scratchRoot, `.sidekick-previous-${id}`);
   const journalFile = journalPath(scratchRoot, id);
   await mkdir(target, { recursive: true });
@@ -48,8 +53,10 @@ export async function recoverInterruptedSwaps(scratchRoot: string): Promise<numb
     const journal = JSON.parse(await readFile(file, 'utf8')) as Journal;
     if (journal.phase !== 'done') {
       // New entries that made it in go back out; old entries come back.
-      for (const n of journal.newNames) await moveIfPresent(join(journal.target, n), join(journal.incoming, n));
-      for (const n of journal.oldNames) await moveIfPresent(join(journal.previous, n), join(journal.target, n));
+      for (const n of journal.newNames)
+        await moveIfPresent(join(journal.target, n), join(journal.incoming, n));
+      for (const n of journal.oldNames)
+        await moveIfPresent(join(journal.previous, n), join(journal.target, n));
     }
     await rm(journal.previous, { recursive: true, force: true });
     await rm(journal.incoming, { recursive: true, force: true });
@@ -57,7 +64,8 @@ export async function recoverInterruptedSwaps(scratchRoot: string): Promise<numb
   }
   // Staging left by a restore that died before it swapped.
   for (const n of await readdir(scratchRoot)) {
-    if (/^\.sidekick-(restore|previous)-/.test(n)) await rm(join(scratchRoot, n), { recursive: true, force: true });
+    if (/^\.sidekick-(restore|previous)-/.test(n))
+      await rm(join(scratchRoot, n), { recursive: true, force: true });
   }
   return journals.length;
 }

@@ -22,7 +22,11 @@ export interface SkippedEntry {
 
 /** ecs-sidekick's own scratch space at a volume's root: never backed up, never swapped. */
 export function isScratch(name: string): boolean {
-  return /^\.sidekick-(restore|previous)-/.test(name) || /^\.sidekick-swap-.*\.json$/.test(name) || name === '.sidekick-tmp';
+  return (
+    /^\.sidekick-(restore|previous)-/.test(name) ||
+    /^\.sidekick-swap-.*\.json$/.test(name) ||
+    name === '.sidekick-tmp'
+  );
 }
 
 export async function* walkTree(volumeRoot: string, start: string): AsyncGenerator<TreeEntry | SkippedEntry> {
@@ -36,7 +40,10 @@ export async function* walkTree(volumeRoot: string, start: string): AsyncGenerat
   yield* walkDirectory(volumeRoot, start);
 }
 
-async function* walkDirectory(volumeRoot: string, relative: string): AsyncGenerator<TreeEntry | SkippedEntry> {
+async function* walkDirectory(
+  volumeRoot: string,
+  relative: string,
+): AsyncGenerator<TreeEntry | SkippedEntry> {
   const names = (await readdir(relative ? join(volumeRoot, relative) : volumeRoot)).sort();
   for (const name of names) {
     if (!relative && isScratch(name)) continue;
@@ -48,10 +55,15 @@ async function* walkDirectory(volumeRoot: string, relative: string): AsyncGenera
   }
 }
 
-async function entryOf(volumeRoot: string, path: string, stat: Awaited<ReturnType<typeof lstat>>): Promise<TreeEntry | SkippedEntry> {
+async function entryOf(
+  volumeRoot: string,
+  path: string,
+  stat: Awaited<ReturnType<typeof lstat>>,
+): Promise<TreeEntry | SkippedEntry> {
   const common = { path, mode: Number(stat.mode) & 0o7777, mtimeMs: Math.round(Number(stat.mtimeMs)) };
   if (stat.isFile()) return { ...common, type: 'file', size: Number(stat.size) };
   if (stat.isDirectory()) return { ...common, type: 'directory', size: 0 };
-  if (stat.isSymbolicLink()) return { ...common, type: 'symlink', size: 0, linkTarget: await readlink(join(volumeRoot, path)) };
+  if (stat.isSymbolicLink())
+    return { ...common, type: 'symlink', size: 0, linkTarget: await readlink(join(volumeRoot, path)) };
   return { skipped: path, reason: 'not a regular file, directory or symlink (socket, FIFO or device)' };
 }

@@ -5,7 +5,8 @@
 
 export const BLOCK = 512;
 
-export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'character-device' | 'block-device' | 'fifo' | 'other';
+export type EntryType =
+  'file' | 'directory' | 'symlink' | 'hardlink' | 'character-device' | 'block-device' | 'fifo' | 'other';
 
 export interface TarEntryHeader {
   readonly path: string;
@@ -69,7 +70,8 @@ export function checksumOf(block: Buffer): number {
 export function paxRecord(key: string, value: string): Buffer {
   const body = ` ${key}=${value}\n`;
   let length = Buffer.byteLength(body) + 1;
-  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body);
+  while (String(length).length + Buffer.byteLength(body) !== length)
+    length = String(length).length + Buffer.byteLength(body);
   return Buffer.from(`${length}${body}`);
 }
 
@@ -80,7 +82,8 @@ export function parsePax(data: Buffer): Record<string, string> {
     const space = data.indexOf(0x20, i);
     if (space < 0) break;
     const length = Number(data.subarray(i, space).toString('ascii'));
-    if (!Number.isInteger(length) || length <= 0 || i + length > data.length) throw new Error('malformed PAX record');
+    if (!Number.isInteger(length) || length <= 0 || i + length > data.length)
+      throw new Error('malformed PAX record');
     const record = data.subarray(space + 1, i + length - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);

@@ -3,7 +3,16 @@
 // checked (checksum, sizes); PAX and GNU long-name headers are applied to the entry they
 // precede, so the entry's real path is what callers check.
 
-import { BLOCK, checksumOf, EntryType, pad, parsePax, readNumber, TarEntryHeader, typeOfFlag } from './format';
+import {
+  BLOCK,
+  checksumOf,
+  EntryType,
+  pad,
+  parsePax,
+  readNumber,
+  TarEntryHeader,
+  typeOfFlag,
+} from './format';
 
 export class TarFormatError extends Error {
   override readonly name = 'TarFormatError';
@@ -72,10 +81,12 @@ export async function* readTar(chunks: AsyncIterable<Buffer>): AsyncGenerator<Ta
   let longName: string | undefined;
   let longLink: string | undefined;
   for (;;) {
-    if (await reader.atEnd()) throw new TarFormatError('archive ends without its end-of-archive marker (truncated?)');
+    if (await reader.atEnd())
+      throw new TarFormatError('archive ends without its end-of-archive marker (truncated?)');
     const block = await reader.readExactly(BLOCK);
     if (block.every((b) => b === 0)) return;
-    if (readNumber(block, 148, 8) !== checksumOf(block)) throw new TarFormatError('header checksum mismatch (corrupted archive)');
+    if (readNumber(block, 148, 8) !== checksumOf(block))
+      throw new TarFormatError('header checksum mismatch (corrupted archive)');
     const flag = String.fromCharCode(block[156]!);
     const meta = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K';
     const size = Number(meta ? readNumber(block, 124, 12) : (pax.size ?? readNumber(block, 124, 12)));
@@ -97,7 +108,8 @@ export async function* readTar(chunks: AsyncIterable<Buffer>): AsyncGenerator<Ta
     const type: EntryType = typeOfFlag(flag);
     const path = pax.path ?? longName ?? (prefix ? `${prefix}/${name}` : name);
     const linkTarget = pax.linkpath ?? longLink ?? cString(block, 157, 100);
-    const mtimeMs = pax.mtime !== undefined ? Math.round(Number(pax.mtime) * 1000) : readNumber(block, 136, 12) * 1000;
+    const mtimeMs =
+      pax.mtime !== undefined ? Math.round(Number(pax.mtime) * 1000) : readNumber(block, 136, 12) * 1000;
     pax = {};
     longName = undefined;
     longLink = undefined;
@@ -106,7 +118,8 @@ export async function* readTar(chunks: AsyncIterable<Buffer>): AsyncGenerator<Ta
     const body = async function* (): AsyncGenerator<Buffer> {
       while (remaining > 0) {
         const chunk = await reader.readUpTo(Math.min(remaining, 1024 * 1024));
-        if (chunk.length === 0) throw new TarFormatError('archive ends in the middle of an entry (truncated?)');
+        if (chunk.length === 0)
+          throw new TarFormatError('archive ends in the middle of an entry (truncated?)');
         remaining -= chunk.length;
         yield chunk;
       }

@@ -14,7 +14,8 @@ export function headerBlocks(entry: WritableEntry): Buffer {
   const pax: Buffer[] = [];
   const fitsUstar = (s: string, width: number) => /^[\x20-\x7e]*$/.test(s) && Buffer.byteLength(s) <= width;
   if (!fitsUstar(name, USTAR_NAME)) pax.push(paxRecord('path', name));
-  if (entry.linkTarget !== undefined && !fitsUstar(entry.linkTarget, USTAR_NAME)) pax.push(paxRecord('linkpath', entry.linkTarget));
+  if (entry.linkTarget !== undefined && !fitsUstar(entry.linkTarget, USTAR_NAME))
+    pax.push(paxRecord('linkpath', entry.linkTarget));
   if (entry.size > MAX_OCTAL_SIZE) pax.push(paxRecord('size', String(entry.size)));
   const seconds = Math.floor(entry.mtimeMs / 1000);
   if (entry.mtimeMs % 1000 !== 0) pax.push(paxRecord('mtime', (entry.mtimeMs / 1000).toFixed(3)));
@@ -25,17 +26,36 @@ export function headerBlocks(entry: WritableEntry): Buffer {
     size: entry.type === 'file' ? entry.size : 0,
     mtime: seconds,
     flag: flagOfType(entry.type),
-    linkname: entry.linkTarget === undefined ? '' : fitsUstar(entry.linkTarget, USTAR_NAME) ? entry.linkTarget : asciiStub(entry.linkTarget),
+    linkname:
+      entry.linkTarget === undefined
+        ? ''
+        : fitsUstar(entry.linkTarget, USTAR_NAME)
+          ? entry.linkTarget
+          : asciiStub(entry.linkTarget),
   });
   if (pax.length === 0) return main;
   const data = Buffer.concat(pax);
-  const paxHeader = ustar({ name: 'PaxHeader', mode: 0o644, size: data.length, mtime: seconds, flag: 'x', linkname: '' });
+  const paxHeader = ustar({
+    name: 'PaxHeader',
+    mode: 0o644,
+    size: data.length,
+    mtime: seconds,
+    flag: 'x',
+    linkname: '',
+  });
   return Buffer.concat([paxHeader, data, Buffer.alloc(pad(data.length)), main]);
 }
 
 export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);
 
-function ustar(h: { name: string; mode: number; size: number; mtime: number; flag: string; linkname: string }): Buffer {
+function ustar(h: {
+  name: string;
+  mode: number;
+  size: number;
+  mtime: number;
+  flag: string;
+  linkname: string;
+}): Buffer {
   const block = Buffer.alloc(BLOCK);
   block.write(h.name, 0, USTAR_NAME, 'utf8');
   writeOctal(block, 100, 8, h.mode);
