@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutBucketVersioningCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { clientConfig } from '../../../lambdas/shared/clients';
 import { runBackup, StorageDeps } from '../../../lambdas/volumes/backup';
 import { backupKeys, Manifest } from '../../../lambdas/volumes/manifest';
@@ -22,9 +29,18 @@ let counter = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
-  const s3 = new S3Client({ ...clientConfig({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), forcePathStyle: true });
+  const s3 = new S3Client({
+    ...clientConfig({
+      endpoint: moto.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    }),
+    forcePathStyle: true,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'backups' }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: 'backups', VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: 'backups', VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   deps = { s3, bucket: 'backups', now: Date.now };
 });
 afterAll(async () => moto?.stop());
@@ -37,11 +53,29 @@ const nextId = () => `20261203T120000Z-${(counter++).toString(16).padStart(6, '0
 const ok = async () => undefined;
 
 async function backup(root: string, path = '', backupId = nextId()) {
-  return runBackup(deps, { service: 'web', volume: 'data', backupId, path, volumeRoot: root, operationId: `op-${backupId}`, caller: 'arn:aws:iam::1:user/t', task: 'task-1', commitCheck: ok });
+  return runBackup(deps, {
+    service: 'web',
+    volume: 'data',
+    backupId,
+    path,
+    volumeRoot: root,
+    operationId: `op-${backupId}`,
+    caller: 'arn:aws:iam::1:user/t',
+    task: 'task-1',
+    commitCheck: ok,
+  });
 }
 
 function restore(root: string, backupId: string, path?: string) {
-  return runRestore(deps, { service: 'web', volume: 'data', backupId, ...(path !== undefined ? { path } : {}), volumeRoot: root, operationId: `restore-${counter++}`, commitCheck: ok });
+  return runRestore(deps, {
+    service: 'web',
+    volume: 'data',
+    backupId,
+    ...(path !== undefined ? { path } : {}),
+    volumeRoot: root,
+    operationId: `restore-${counter++}`,
+    commitCheck: ok,
+  });
 }
 
 describe('backup → restore', () => {
@@ -119,24 +153,48 @@ describe('restore refuses, and the live data stays byte for byte', () => {
 
   it('a corrupted archive', async () => {
     const { root, backupId, manifest, before } = await liveAndBackup();
-    const bytes = Buffer.from(await (await deps.s3.send(new GetObjectCommand({ Bucket: 'backups', Key: manifest.archive.key }))).Body!.transformToByteArray());
+    const bytes = Buffer.from(
+      await (
+        await deps.s3.send(new GetObjectCommand({ Bucket: 'backups', Key: manifest.archive.key }))
+      ).Body!.transformToByteArray(),
+    );
     bytes[bytes.length >> 1] ^= 0xff;
-    const put = await deps.s3.send(new PutObjectCommand({ Bucket: 'backups', Key: manifest.archive.key, Body: bytes }));
-    await rewriteManifest(backupId, { ...manifest, archive: { ...manifest.archive, versionId: put.VersionId! } });
+    const put = await deps.s3.send(
+      new PutObjectCommand({ Bucket: 'backups', Key: manifest.archive.key, Body: bytes }),
+    );
+    await rewriteManifest(backupId, {
+      ...manifest,
+      archive: { ...manifest.archive, versionId: put.VersionId! },
+    });
     await expectRefusal(root, before, restore(root, backupId), /archive does not match its manifest/);
   });
 
   it('a truncated upload', async () => {
     const { root, backupId, manifest, before } = await liveAndBackup();
-    const bytes = Buffer.from(await (await deps.s3.send(new GetObjectCommand({ Bucket: 'backups', Key: manifest.archive.key }))).Body!.transformToByteArray());
-    const put = await deps.s3.send(new PutObjectCommand({ Bucket: 'backups', Key: manifest.archive.key, Body: bytes.subarray(0, bytes.length - 100) }));
-    await rewriteManifest(backupId, { ...manifest, archive: { ...manifest.archive, versionId: put.VersionId! } });
+    const bytes = Buffer.from(
+      await (
+        await deps.s3.send(new GetObjectCommand({ Bucket: 'backups', Key: manifest.archive.key }))
+      ).Body!.transformToByteArray(),
+    );
+    const put = await deps.s3.send(
+      new PutObjectCommand({
+        Bucket: 'backups',
+        Key: manifest.archive.key,
+        Body: bytes.subarray(0, bytes.length - 100),
+      }),
+    );
+    await rewriteManifest(backupId, {
+      ...manifest,
+      archive: { ...manifest.archive, versionId: put.VersionId! },
+    });
     await expectRefusal(root, before, restore(root, backupId), /does not match its manifest/);
   });
 
   it('a missing manifest', async () => {
     const { root, backupId, before } = await liveAndBackup();
-    await deps.s3.send(new DeleteObjectCommand({ Bucket: 'backups', Key: backupKeys('web', 'data', backupId).manifest }));
+    await deps.s3.send(
+      new DeleteObjectCommand({ Bucket: 'backups', Key: backupKeys('web', 'data', backupId).manifest }),
+    );
     await expectRefusal(root, before, restore(root, backupId), /has no manifest: it is incomplete/);
   });
 
@@ -145,10 +203,26 @@ describe('restore refuses, and the live data stays byte for byte', () => {
   it.each([
     ['a ".." path', `t.addfile(info("../escaped.txt", b"x"), io.BytesIO(b"x"))`, /has a "\.\." segment/],
     ['an absolute path', `t.addfile(info("/tmp/escaped.txt", b"x"), io.BytesIO(b"x"))`, /is absolute/],
-    ['a symlink pointing out', `s = info("out", b""); s.type = tarfile.SYMTYPE; s.linkname = "../../etc"; t.addfile(s)`, /points outside the volume/],
-    ['an absolute symlink', `s = info("out", b""); s.type = tarfile.SYMTYPE; s.linkname = "/etc/passwd"; t.addfile(s)`, /points outside the volume/],
-    ['a hard link', `t.addfile(info("a", b"x"), io.BytesIO(b"x")); h = info("b", b""); h.type = tarfile.LNKTYPE; h.linkname = "a"; t.addfile(h)`, /is a hard link/],
-    ['a device node', `d = info("dev", b""); d.type = tarfile.CHRTYPE; d.devmajor = 1; d.devminor = 3; t.addfile(d)`, /is a character-device/],
+    [
+      'a symlink pointing out',
+      `s = info("out", b""); s.type = tarfile.SYMTYPE; s.linkname = "../../etc"; t.addfile(s)`,
+      /points outside the volume/,
+    ],
+    [
+      'an absolute symlink',
+      `s = info("out", b""); s.type = tarfile.SYMTYPE; s.linkname = "/etc/passwd"; t.addfile(s)`,
+      /points outside the volume/,
+    ],
+    [
+      'a hard link',
+      `t.addfile(info("a", b"x"), io.BytesIO(b"x")); h = info("b", b""); h.type = tarfile.LNKTYPE; h.linkname = "a"; t.addfile(h)`,
+      /is a hard link/,
+    ],
+    [
+      'a device node',
+      `d = info("dev", b""); d.type = tarfile.CHRTYPE; d.devmajor = 1; d.devminor = 3; t.addfile(d)`,
+      /is a character-device/,
+    ],
     ['a FIFO', `f = info("pipe", b""); f.type = tarfile.FIFOTYPE; t.addfile(f)`, /is a fifo/],
     [
       'a file written through a symlink',
@@ -165,7 +239,13 @@ describe('restore refuses, and the live data stays byte for byte', () => {
 });
 
 async function rewriteManifest(backupId: string, manifest: Manifest) {
-  await deps.s3.send(new PutObjectCommand({ Bucket: 'backups', Key: backupKeys('web', 'data', backupId).manifest, Body: JSON.stringify(manifest) }));
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: 'backups',
+      Key: backupKeys('web', 'data', backupId).manifest,
+      Body: JSON.stringify(manifest),
+    }),
+  );
 }
 
 /** Uploads a tar.gz made by Python plus a file list and manifest that agree with it. */
