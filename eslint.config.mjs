@@ -8,6 +8,7 @@ export default tseslint.config(
       'cdk.out/**',
       'coverage/**',
       'bench/.work/**',
+      'scratch/**',
       '**/*.js',
       '**/*.cjs',
       '**/*.mjs',

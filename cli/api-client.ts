@@ -23,10 +23,11 @@ export function createApiClient(connection: Connection, fetchImpl: typeof fetch 
     ): Promise<T> {
       const route = ROUTES[routeId];
       const base = new URL(connection.apiUrl);
-      const routePath = route.path.replace(/\{([A-Za-z0-9_]+)\+?\}/g, (_, name: string) => {
+      const routePath = route.path.replace(/\{([A-Za-z0-9_]+)(\+?)\}/g, (_, name: string, greedy: string) => {
         const value = params[name];
         if (value === undefined) throw new CliError(`missing ${name}`, 2);
-        return encodeURIComponent(value);
+        // A greedy parameter ({path+}) keeps its '/' separators; each segment is encoded.
+        return greedy ? value.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(value);
       });
       const path = `${base.pathname.replace(/\/$/, '')}${routePath}`;
       const queryEntries = Object.entries(query).filter(

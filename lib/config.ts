@@ -31,29 +31,85 @@ export const VolumeConfigSchema = z.strictObject({
     .regex(/^\/[^\0]*$/, "must be the absolute mount path in the container, e.g. '/data'"),
   iamAuthorization: z.boolean().optional(),
   transitEncryption: z.boolean().optional(),
+  /**
+   * Serve the config routes for this volume from a Lambda that mounts its access point, so a
+   * config read or write does not wait for a task to start. Needs `accessPointId` and the
+   * service's `network`.
+   */
+  configFiles: z.boolean().optional(),
 });
 
-export const ServiceConfigSchema = z.strictObject({
-  cluster: ecsName('cluster'),
-  service: ecsName('service').optional(),
-  containers: z
-    .array(ecsName('container'))
-    .min(1, 'must list at least one container, or be left out')
-    .optional(),
-  logGroups: z
-    .array(z.string().regex(LOG_GROUP_NAME, "must be a CloudWatch Logs group name such as '/ecs/web'"))
-    .min(1, 'must list at least one log group, or be left out')
-    .optional(),
-  volumes: z
-    .record(z.string().regex(VOLUME_NAME, "volume names are lower-case, e.g. 'data'"), VolumeConfigSchema)
-    .optional(),
-  execKmsKeyArn: z
-    .string()
-    .regex(
-      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
-      'must be the ARN of the KMS key the cluster encrypts ECS Exec sessions with',
-    )
-    .optional(),
+const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,40}$/, "must be a subnet id such as 'subnet-0123abcd'");
+const securityGroupId = z
+  .string()
+  .regex(/^sg-[0-9a-f]{8,40}$/, "must be a security group id such as 'sg-0123abcd'");
+
+/** Where the config-files Lambdas run: subnets and security groups that reach the file system. */
+export const NetworkConfigSchema = z.strictObject({
+  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,40}$/, "must be a VPC id such as 'vpc-0123abcd'"),
+  subnetIds: z.array(subnetId).min(1, 'must list at least one subnet'),
+  securityGroupIds: z.array(securityGroupId).min(1, 'must list at least one security group'),
+});
+
+/** An argv a config write may run in the service's container before it reloads. */
+const validatorArgv = z
+  .array(z.string().min(1).max(1024))
+  .min(1, 'must hold at least the program to run')
+  .max(32, 'must have at most 32 words');
+
+export const ServiceConfigSchema = z
+  .strictObject({
+    cluster: ecsName('cluster'),
+    service: ecsName('service').optional(),
+    containers: z
+      .array(ecsName('container'))
+      .min(1, 'must list at least one container, or be left out')
+      .optional(),
+    logGroups: z
+      .array(z.string().regex(LOG_GROUP_NAME, "must be a CloudWatch Logs group name such as '/ecs/web'"))
+      .min(1, 'must list at least one log group, or be left out')
+      .optional(),
+    volumes: z
+      .record(z.string().regex(VOLUME_NAME, "volume names are lower-case, e.g. 'data'"), VolumeConfigSchema)
+      .optional(),
+    execKmsKeyArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/,
+        'must be the ARN of the KMS key the cluster encrypts ECS Exec sessions with',
+      )
+      .optional(),
+    network: NetworkConfigSchema.optional(),
+    /** Commands a config write may ask to run as its validation (e.g. ["nginx", "-t"]). */
+    validators: z.array(validatorArgv).max(20).optional(),
+  })
+  .superRefine((service, ctx) => {
+    for (const [name, volume] of Object.entries(service.volumes ?? {})) {
+      if (!volume.configFiles) continue;
+      if (!volume.accessPointId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volumes', name, 'accessPointId'],
+          message: 'is required when configFiles is true (a Lambda mounts EFS only through an access point)',
+        });
+      }
+      if (!service.network) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network'],
+          message: `is required when a volume serves config files (volumes.${name}.configFiles)`,
+        });
+      }
+    }
+  });
+
+export const BackupsConfigSchema = z.strictObject({
+  /** Days a backup is kept before the bucket's lifecycle deletes it. @default 35 */
+  retentionDays: z.number().int().min(1).max(36500).optional(),
+  /** Object Lock (governance mode) for this many days: nobody deletes a backup sooner. */
+  objectLockDays: z.number().int().min(1).max(36500).optional(),
+  /** A backup or restore task is stopped and reported failed after this long. @default 120 */
+  timeLimitMinutes: z.number().int().min(5).max(1440).optional(),
 });
 
 export const SidekickConfigSchema = z.strictObject({
@@ -70,11 +126,23 @@ export const SidekickConfigSchema = z.strictObject({
     })
     .optional(),
   logRetentionDays: z.number().int().min(1).max(3653).optional(),
+  backups: BackupsConfigSchema.optional(),
 });
 
 export type SidekickConfig = z.infer<typeof SidekickConfigSchema>;
 export type ServiceConfig = z.infer<typeof ServiceConfigSchema>;
 export type VolumeConfig = z.infer<typeof VolumeConfigSchema>;
+export type NetworkConfig = z.infer<typeof NetworkConfigSchema>;
+export type BackupsConfig = z.infer<typeof BackupsConfigSchema>;
+
+/** A volume as the Lambdas see it: its config plus what synth made for it. */
+export const VolumeTargetSchema = VolumeConfigSchema.extend({
+  /** The pinned sidekick task definition that mounts exactly this volume. */
+  sidekickTaskDefinition: z.string().optional(),
+  /** The Lambdas that mount the volume for config reads and writes. */
+  files: z.strictObject({ read: z.string(), write: z.string() }).optional(),
+});
+export type VolumeTarget = z.infer<typeof VolumeTargetSchema>;
 
 /** A configured service as the Lambdas see it: defaults applied, keyed by its API name. */
 export const ServiceTargetSchema = z.strictObject({
@@ -83,8 +151,9 @@ export const ServiceTargetSchema = z.strictObject({
   service: z.string().regex(ECS_NAME),
   containers: z.array(z.string().regex(ECS_NAME)).optional(),
   logGroups: z.array(z.string().regex(LOG_GROUP_NAME)).optional(),
-  volumes: z.record(z.string(), VolumeConfigSchema).optional(),
+  volumes: z.record(z.string(), VolumeTargetSchema).optional(),
   execKmsKeyArn: z.string().optional(),
+  validators: z.array(z.array(z.string())).optional(),
 });
 export type ServiceTarget = z.infer<typeof ServiceTargetSchema>;
 export const TargetsSchema = z.array(ServiceTargetSchema);
@@ -98,6 +167,7 @@ export function resolveTargets(config: SidekickConfig): ServiceTarget[] {
     ...(s.logGroups ? { logGroups: s.logGroups } : {}),
     ...(s.volumes ? { volumes: s.volumes } : {}),
     ...(s.execKmsKeyArn ? { execKmsKeyArn: s.execKmsKeyArn } : {}),
+    ...(s.validators ? { validators: s.validators } : {}),
   }));
 }
 

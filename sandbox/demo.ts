@@ -41,10 +41,47 @@ export const DEMO = {
   auditLogGroup: '/ecs-sidekick/demo/audit',
   execLogGroup: '/ecs-sidekick/demo/exec-sessions',
   taskRole: 'sidekick-demo-web-task',
+  /** Backups, and the operations/leases table (the stack's bucket and table). */
+  bucket: 'ecs-sidekick-sandbox-backups',
+  table: 'ecs-sidekick-sandbox-state',
+  sidekickLogGroup: '/ecs-sidekick/demo/sidekick',
 } as const;
 
+/** The demo's EFS file system and access points, as the sandbox names them. */
+const DEMO_FS = 'fs-0a11ce5a4d0b0001';
+
 export const DEMO_CONFIG: SidekickConfig = {
-  services: { web: { cluster: DEMO.cluster, service: DEMO.service, logGroups: [DEMO.logGroup] } },
+  services: {
+    web: {
+      cluster: DEMO.cluster,
+      service: DEMO.service,
+      logGroups: [DEMO.logGroup],
+      volumes: {
+        data: {
+          fileSystemId: DEMO_FS,
+          accessPointId: 'fsap-0a11ce5a4d0b0001',
+          containerPath: '/data',
+          iamAuthorization: true,
+          transitEncryption: true,
+        },
+        config: {
+          fileSystemId: DEMO_FS,
+          accessPointId: 'fsap-0a11ce5a4d0b0002',
+          containerPath: '/config',
+          iamAuthorization: true,
+          transitEncryption: true,
+          configFiles: true,
+        },
+      },
+      network: {
+        vpcId: 'vpc-0a11ce5a4d0b0001',
+        subnetIds: ['subnet-0a11ce5a4d0b0001'],
+        securityGroupIds: ['sg-0a11ce5a4d0b0001'],
+      },
+      // The demo app ships a checker for its config format (sandbox/demo-app/bin/validate-config).
+      validators: [['validate-config']],
+    },
+  },
 };
 
 export interface Network {

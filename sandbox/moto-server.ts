@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 import { pythonExecutable } from './python';
 
 export interface MotoServer {
+  /** The last few KB moto wrote to stderr (its tracebacks), for diagnosing a 500. */
+  stderr(): string;
   readonly endpoint: string;
   stop(): Promise<void>;
 }
@@ -46,7 +48,7 @@ export async function startMoto(options: { python?: string; host?: string } = {}
       reject(new Error(`moto exited with code ${code} before it was ready:\n${stderr}`));
     });
   });
-  return { endpoint: `http://${host}:${port}`, stop: () => stopChild(child) };
+  return { endpoint: `http://${host}:${port}`, stop: () => stopChild(child), stderr: () => stderr };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { resolveTargets, SidekickConfig } from '../lib/config';
 import { AwsClients, clientConfig, createClients } from '../lambdas/shared/clients';
 import { createDispatcher } from '../lambdas/shared/dispatch';
@@ -19,6 +20,12 @@ import { breakglassRoutes } from '../lambdas/tiers/breakglass-routes';
 import { createExecDeps } from '../lambdas/tiers/exec-deps';
 import { createReadDeps, readRoutes } from '../lambdas/tiers/read-routes';
 import { signalRoutes } from '../lambdas/tiers/signal-routes';
+import { createOperateDeps, operateRoutes } from '../lambdas/tiers/operate-routes';
+import { errorFromInvocation } from '../lambdas/shared/errors';
+import { Invoke } from '../lambdas/shared/invoke';
+import { filesReadRoutes, filesWriteRoutes } from '../lambdas/volumes/files-handler';
+import { SidekickRunner } from './sidekick-runner';
+import { createStorage, provisionVolumes, SandboxStorage, SIGNAL_FUNCTION, volumeDir } from './volumes';
 import { DEMO, DEMO_CONFIG, SANDBOX_ACCOUNT, SANDBOX_REGION, SeededDemo, seedDemo } from './demo';
 import { ExecGateway, startExecGateway } from './exec-gateway/gateway';
 import { createIdentities } from './identities';
@@ -43,6 +50,8 @@ export interface SandboxOptions {
   /** The audit log group of exec and signal (default: the demo's). */
   readonly auditLogGroup?: string;
   readonly onRequest?: (line: AccessLogLine) => void;
+  /** Backup and restore tasks are stopped after this long (default 120 minutes). */
+  readonly timeLimitMs?: number;
 }
 
 export interface SandboxInfo {
@@ -57,6 +66,10 @@ export interface Sandbox extends SandboxInfo {
   readonly seeded?: SeededDemo;
   readonly identityObjects: Record<Tier, LocalIdentity>;
   readonly tasks: TaskRuntime;
+  readonly sidekicks: SidekickRunner;
+  readonly storage: SandboxStorage;
+  /** Recreates the bucket, table and sidekick task definitions (after a moto reset). */
+  provisionStorage(): Promise<void>;
   /** Undefined when the AWS endpoint is not the sandbox's moto (no ExecuteCommand there). */
   readonly execGateway?: ExecGateway;
   readonly stateDir: string;
@@ -105,12 +118,65 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await startDemoContainers(tasks, seeded, stateDir, awsOptions, stops);
     }
 
-    const targets = createTargets(resolveTargets(options.config ?? DEMO_CONFIG));
+    const storage: SandboxStorage = {
+      bucket: DEMO.bucket,
+      table: DEMO.table,
+      logGroup: DEMO.sidekickLogGroup,
+    };
+    const configured = resolveTargets(options.config ?? DEMO_CONFIG);
+    const provisionStorage = async () => {
+      await createStorage(clients, storage).catch(ignoreExists);
+      return provisionVolumes(clients.ecs, configured, stateDir, storage);
+    };
+    const provisioned = await provisionStorage();
+    const targets = createTargets(provisioned.targets);
+    const sidekicks = new SidekickRunner({
+      // Its own client: the runner stands for ECS itself, not for a handler's calls.
+      ecs: new ECSClient(clientConfig(awsOptions)),
+      tasks,
+      runtime: sandboxRuntime(awsEndpoint, region),
+      volumes: provisioned.volumes,
+      storage,
+      stateDir,
+      awsEnv: {
+        AWS_ENDPOINT_URL: awsEndpoint,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      },
+    });
+    sidekicks.start();
+    stops.push(() => sidekicks.stop());
     const sink = handlerLogSink(stateDir);
-    const readDeps = createReadDeps(clients, targets);
+    // The config-files Lambdas and the signal Lambda, invoked by name like lambda:InvokeFunction.
+    const invocable: Record<string, ReturnType<typeof createDispatcher>> = {};
+    const invoke: Invoke = async (name, route, input) => {
+      const fn = invocable[name];
+      if (!fn) throw new Error(`sandbox: no function named ${name}`);
+      try {
+        return JSON.parse(JSON.stringify((await fn({ route, input }, {})) ?? null)) as unknown;
+      } catch (error) {
+        // What lambda:InvokeFunction hands back: the error's name and message, nothing else.
+        throw errorFromInvocation((error as Error).name, (error as Error).message);
+      }
+    };
+    const storageDeps = { s3: clients.s3, bucket: storage.bucket, now: Date.now };
+    const readDeps = createReadDeps(clients, targets, { storage: storageDeps, invoke });
+    const operateDeps = createOperateDeps(clients, targets, invoke, {
+      bucket: storage.bucket,
+      table: storage.table,
+      signalFunction: SIGNAL_FUNCTION,
+      timeLimitMs: options.timeLimitMs ?? 120 * 60_000,
+    });
     const execDeps = createExecDeps(clients, targets, {
       auditLogGroup: options.auditLogGroup ?? DEMO.auditLogGroup,
       region,
+    });
+    const signalDispatcher = createDispatcher({
+      tier: 'operate',
+      routes: signalRoutes,
+      deps: () => execDeps,
+      log: createLogger({ tier: 'operate', lambda: 'signal' }, sink),
     });
     const dispatchers: Record<FunctionName, TierDispatch> = {
       read: createDispatcher({
@@ -125,19 +191,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         deps: () => execDeps,
         log: createLogger({ tier: 'breakglass' }, sink),
       }),
-      signal: createDispatcher({
-        tier: 'operate',
-        routes: signalRoutes,
-        deps: () => execDeps,
-        log: createLogger({ tier: 'operate', lambda: 'signal' }, sink),
-      }),
+      signal: signalDispatcher,
       operate: createDispatcher({
         tier: 'operate',
-        routes: {},
-        deps: () => ({}),
+        routes: operateRoutes,
+        deps: () => operateDeps,
         log: createLogger({ tier: 'operate' }, sink),
       }),
     };
+    invocable[SIGNAL_FUNCTION] = signalDispatcher;
+    for (const target of provisioned.targets) {
+      for (const [volume, v] of Object.entries(target.volumes ?? {})) {
+        if (!v.files) continue;
+        const files = {
+          service: target.name,
+          volume,
+          root: volumeDir(stateDir, target.name, volume),
+          now: Date.now,
+        };
+        for (const access of ['read', 'write'] as const) {
+          invocable[v.files[access]] = createDispatcher({
+            tier: access === 'write' ? 'operate' : 'read',
+            routes: access === 'write' ? filesWriteRoutes : filesReadRoutes,
+            deps: () => files,
+            log: createLogger(
+              { tier: access === 'write' ? 'operate' : 'read', lambda: v.files[access] },
+              sink,
+            ),
+          });
+        }
+      }
+    }
     const identityObjects = createIdentities(SANDBOX_ACCOUNT, SANDBOX_API_ARN_BASE);
     const api = await startLocalApi({
       region,
@@ -170,6 +254,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...(seeded ? { seeded } : {}),
       identityObjects,
       tasks,
+      sidekicks,
+      storage,
+      provisionStorage: async () => {
+        await provisionStorage();
+      },
       ...(execGateway ? { execGateway } : {}),
       stateDir,
       async stop() {
@@ -220,11 +309,27 @@ async function startDemoContainers(
         container,
         essential: container === 'web',
         argv: [process.execPath, join(DEMO_APP, `${container}.cjs`)],
-        env: { APP_CONFIG: appConfig },
+        env: {
+          APP_CONFIG: appConfig,
+          APP_DATA: volumeDir(stateDir, DEMO.service, 'data'),
+          // The demo's tools (validate-config) are on the container's PATH, as in its image.
+          PATH: `${join(DEMO_APP, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        },
         logs: { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container },
       });
     }
   }
+}
+
+/** The bucket and table survive a sandbox restart on the same moto. */
+function ignoreExists(error: unknown) {
+  const name = (error as Error).name;
+  if (
+    name !== 'BucketAlreadyOwnedByYou' &&
+    name !== 'ResourceInUseException' &&
+    name !== 'ResourceAlreadyExistsException'
+  )
+    throw error;
 }
 
 function handlerLogSink(stateDir: string): LogSink {

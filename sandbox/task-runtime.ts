@@ -20,6 +20,11 @@ export interface ContainerSpec {
   readonly argv: readonly string[];
   readonly env?: Record<string, string>;
   readonly logs?: LogTarget;
+  /**
+   * Run as PID 1 of its own PID namespace (default). A sidekick task needs no namespace: it
+   * is never a target of exec or signals, so it runs as a plain process.
+   */
+  readonly isolate?: boolean;
 }
 
 export interface RunningContainer {
@@ -63,10 +68,13 @@ export class TaskRuntime {
   }
 
   async start(spec: ContainerSpec): Promise<RunningContainer> {
-    if (!this.flags) throw new Error('the sandbox needs PID namespaces (unshare) to run containers');
+    const isolate = spec.isolate ?? true;
+    if (isolate && !this.flags)
+      throw new Error('the sandbox needs PID namespaces (unshare) to run containers');
     const cwd = join(this.deps.stateDir, 'tasks', spec.taskId, spec.container);
     mkdirSync(cwd, { recursive: true });
-    const child = spawn('unshare', [...this.flags, '--kill-child', '--', ...spec.argv], {
+    const argv = isolate ? ['unshare', ...this.flags!, '--kill-child', '--', ...spec.argv] : [...spec.argv];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -76,7 +84,7 @@ export class TaskRuntime {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const pid = await innerPid(child);
+    const pid = isolate ? await innerPid(child) : child.pid!;
     const shipper = spec.logs ? this.shipLogs(child, spec.logs) : undefined;
     const exited = new Promise<number | null>((resolve) => {
       child.on('exit', (code, signal) => {

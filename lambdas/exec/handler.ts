@@ -13,6 +13,8 @@ import {
 import { ExecDeps, execOnTargets, startInteractiveSession } from './run-exec';
 import { signalArgv, SIGNAL_TIMEOUT_MS } from './signals';
 import { selectTargets } from './task-selection';
+import { requireConfiguredValidator } from './validators';
+import { ValidateConfigSchema } from '../volumes/contract';
 
 export interface ExecHandlerDeps extends ExecDeps {
   readonly targets: Targets;
@@ -50,4 +52,20 @@ export const sessionsRoute: RouteHandler<ExecHandlerDeps> = async (input, deps, 
   const target = deps.targets.get(req.service);
   const [t] = await selectTargets(deps.ecs, target, req, deps.now());
   return startInteractiveSession(deps, target, t!, req.command ?? ['/bin/sh'], deps.region, ctx);
+};
+
+/** A validator may take this long; the operate Lambda waits for it inside the API's budget. */
+export const VALIDATE_TIMEOUT_MS = 15_000;
+
+/** Internal: runs one of the service's configured validators in its newest running task. */
+export const validateConfigRoute: RouteHandler<ExecHandlerDeps> = async (input, deps, ctx) => {
+  const req = parseInput(ValidateConfigSchema, input);
+  const target = deps.targets.get(req.service);
+  requireConfiguredValidator(target, req.command);
+  const targets = await selectTargets(deps.ecs, target, {}, deps.now());
+  const [result] = await execOnTargets(deps, target, targets, req.command, VALIDATE_TIMEOUT_MS, {
+    ...ctx,
+    kind: 'validate',
+  });
+  return result;
 };

@@ -40,7 +40,7 @@ export interface ExecContext {
   /** Epoch ms by which every session must be over. */
   readonly deadline: number;
   /** audit event name: exec or signal. */
-  readonly kind: 'exec' | 'signal';
+  readonly kind: 'exec' | 'signal' | 'validate';
 }
 
 export async function execOnTargets(

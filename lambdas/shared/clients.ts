@@ -6,6 +6,8 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 
 export const MAX_ATTEMPTS = 5;
 
@@ -14,6 +16,8 @@ export interface AwsClients {
   readonly logs: CloudWatchLogsClient;
   readonly kms: KMSClient;
   readonly iam: IAMClient;
+  readonly s3: S3Client;
+  readonly ddb: DynamoDBClient;
 }
 
 export interface ClientOptions {
@@ -34,6 +38,12 @@ export function clientConfig(options: ClientOptions = {}) {
   } as const;
 }
 
+/** S3 behind a local endpoint (moto) is addressed path-style; real S3 virtual-hosted. */
+export function s3Config(options: ClientOptions = {}) {
+  const local = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  return { ...clientConfig(options), ...(local ? { forcePathStyle: true } : {}) };
+}
+
 /** All clients: for the sandbox and tests. A Lambda creates only the ones it uses, so its bundle holds no others. */
 export function createClients(options: ClientOptions = {}): AwsClients {
   const config = clientConfig(options);
@@ -42,5 +52,7 @@ export function createClients(options: ClientOptions = {}): AwsClients {
     logs: new CloudWatchLogsClient(config),
     kms: new KMSClient(config),
     iam: new IAMClient(config),
+    s3: new S3Client(s3Config(options)),
+    ddb: new DynamoDBClient(config),
   };
 }

@@ -12,7 +12,7 @@ import { fromAwsError } from './aws-errors';
 import { ValidationError } from './errors';
 import { ApiGatewayEvent, errorResponse, HttpResponse, isApiGatewayEvent, jsonResponse } from './http';
 import { Logger } from './logger';
-import { RouteId, ROUTES, Tier } from './routes';
+import { InternalRouteId, RouteId, ROUTES, Tier } from './routes';
 import { parseInput } from './validation';
 
 export interface RequestContext {
@@ -31,7 +31,7 @@ export type RouteHandler<Deps> = (
   ctx: RequestContext,
 ) => Promise<unknown>;
 
-export type TierRoutes<Deps> = Partial<Record<RouteId, RouteHandler<Deps>>>;
+export type TierRoutes<Deps> = Partial<Record<RouteId | InternalRouteId, RouteHandler<Deps>>>;
 
 /** The subset of the Lambda context the dispatcher uses (the sandbox passes its own). */
 export interface InvocationContext {
@@ -58,10 +58,11 @@ const DirectInvocation = z.strictObject({
 
 export function createDispatcher<Deps>(options: DispatcherOptions<Deps>) {
   const now = options.now ?? Date.now;
-  const served = Object.keys(options.routes) as RouteId[];
+  const served = Object.keys(options.routes) as (RouteId | InternalRouteId)[];
+  const servedApi = served.filter((id): id is RouteId => id in ROUTES);
 
   function handlerFor(routeId: string): RouteHandler<Deps> {
-    const handler = options.routes[routeId as RouteId];
+    const handler = options.routes[routeId as RouteId | InternalRouteId];
     if (!handler) {
       throw new ValidationError(
         'route',
@@ -81,7 +82,7 @@ export function createDispatcher<Deps>(options: DispatcherOptions<Deps>) {
     const started = now();
     const requestId = event.requestContext.requestId || context.awsRequestId || randomUUID();
     const caller = event.requestContext.identity?.userArn || 'unknown';
-    const routeId = served.find(
+    const routeId = servedApi.find(
       (id) => ROUTES[id].method === event.httpMethod && ROUTES[id].path === event.resource,
     );
     const log = options.log.child({ requestId, caller, via: 'apigateway', route: routeId ?? event.resource });

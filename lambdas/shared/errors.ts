@@ -44,6 +44,25 @@ export class ConflictError extends SidekickError {
   readonly status = 409;
 }
 
+/**
+ * The request was carried out and then undone because a check failed (a config validator
+ * exited non-zero: the previous version is back). The details say what failed.
+ */
+export class CheckFailedError extends SidekickError {
+  override readonly name = 'Sidekick.CheckFailedError';
+  readonly status = 422;
+  constructor(
+    message: string,
+    readonly facts: Record<string, unknown>,
+    options: ErrorOptions = {},
+  ) {
+    super(message, options);
+  }
+  override details() {
+    return this.facts;
+  }
+}
+
 /** AWS kept throttling after the bounded retries; the caller may try again later. */
 export class ThrottledError extends SidekickError {
   override readonly name = 'Sidekick.ThrottledError';
@@ -72,6 +91,32 @@ export const ERROR_NAMES = [
   'Sidekick.ForbiddenError',
   'Sidekick.NotFoundError',
   'Sidekick.ConflictError',
+  'Sidekick.CheckFailedError',
   'Sidekick.ThrottledError',
   'Sidekick.UpstreamError',
 ] as const;
+
+/**
+ * Rebuilds an error that another ecs-sidekick Lambda threw, from the errorType and
+ * errorMessage Lambda reports, so it keeps its HTTP status on the way back to the caller.
+ */
+export function errorFromInvocation(errorType: string, message: string): SidekickError {
+  switch (errorType) {
+    case 'Sidekick.ValidationError': {
+      const split = message.indexOf(': ');
+      return split > 0
+        ? new ValidationError(message.slice(0, split), message.slice(split + 2))
+        : new ValidationError('input', message);
+    }
+    case 'Sidekick.ForbiddenError':
+      return new ForbiddenError(message);
+    case 'Sidekick.NotFoundError':
+      return new NotFoundError(message);
+    case 'Sidekick.ConflictError':
+      return new ConflictError(message);
+    case 'Sidekick.ThrottledError':
+      return new ThrottledError(message, 5);
+    default:
+      return new UpstreamError(`an ecs-sidekick function failed: ${errorType}: ${message}`);
+  }
+}

@@ -90,9 +90,107 @@ export const ROUTES = {
     successStatus: 200,
     summary: 'Starts an interactive ECS Exec session and returns what session-manager-plugin needs.',
   },
+  listBackups: {
+    method: 'GET',
+    path: '/services/{service}/backups',
+    tier: 'read',
+    query: ['volume', 'limit'],
+    successStatus: 200,
+    summary:
+      'Complete backups of the service volumes, newest first (a backup without its manifest is never listed).',
+  },
+  getBackup: {
+    method: 'GET',
+    path: '/services/{service}/backups/{backupId}',
+    tier: 'read',
+    query: ['volume'],
+    successStatus: 200,
+    summary: 'The manifest of one backup: what it holds, its checksums, who took it and when.',
+  },
+  startBackup: {
+    method: 'POST',
+    path: '/services/{service}/backups',
+    tier: 'operate',
+    query: [],
+    successStatus: 202,
+    summary: 'Backs up a volume (or a path in it) to S3 from a sidekick task; returns the operation.',
+  },
+  startRestore: {
+    method: 'POST',
+    path: '/services/{service}/backups/{backupId}/restore',
+    tier: 'operate',
+    query: [],
+    successStatus: 202,
+    summary: 'Verifies a backup, then restores it (or a path in it) into the volume; returns the operation.',
+  },
+  getOperation: {
+    method: 'GET',
+    path: '/operations/{operationId}',
+    tier: 'operate',
+    query: [],
+    successStatus: 200,
+    summary:
+      'Status, progress, result or error of a backup, restore or restart; stops a task past its time limit.',
+  },
+  getConfig: {
+    method: 'GET',
+    path: '/services/{service}/config/{volume}/{path+}',
+    tier: 'read',
+    query: ['version'],
+    successStatus: 200,
+    summary: 'A config file (or one of its versions) with its version number, checksum and author.',
+  },
+  putConfig: {
+    method: 'PUT',
+    path: '/services/{service}/config/{volume}/{path+}',
+    tier: 'operate',
+    query: [],
+    successStatus: 200,
+    summary:
+      'Writes a config file as a new version if expectedVersion is current; validates, reloads, rolls back.',
+  },
+  configVersions: {
+    method: 'GET',
+    path: '/services/{service}/config-versions/{volume}/{path+}',
+    tier: 'read',
+    query: ['limit', 'before'],
+    successStatus: 200,
+    summary: 'Versions of a config file, newest first: number, author, time, checksum.',
+  },
+  configDiff: {
+    method: 'GET',
+    path: '/services/{service}/config-diff/{volume}/{path+}',
+    tier: 'read',
+    query: ['from', 'to'],
+    successStatus: 200,
+    summary: 'A unified diff between two versions of a config file.',
+  },
+  rollbackConfig: {
+    method: 'POST',
+    path: '/services/{service}/config-rollback/{volume}/{path+}',
+    tier: 'operate',
+    query: [],
+    successStatus: 200,
+    summary:
+      'Writes an earlier version of a config file as a new version, then validates and reloads like a PUT.',
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 export type RouteId = keyof typeof ROUTES;
+
+/**
+ * Routes with no API: only other ecs-sidekick Lambdas invoke them. The config-files Lambdas
+ * serve the file operations; the signal Lambda runs a configured validator.
+ */
+export const INTERNAL_ROUTES = [
+  'readConfigFile',
+  'writeConfigFile',
+  'configFileVersions',
+  'configFileDiff',
+  'validateConfig',
+  'reapOperations',
+] as const;
+export type InternalRouteId = (typeof INTERNAL_ROUTES)[number];
 
 export const ROUTE_IDS = Object.keys(ROUTES) as RouteId[];
 

@@ -9,9 +9,24 @@ import { AwsClients } from '../shared/clients';
 import { TierRoutes } from '../shared/dispatch';
 import { createRateLimiter } from '../shared/rate-limiter';
 import { Targets } from '../shared/targets';
+import { Invoke } from '../shared/invoke';
+import { BackupsHandlerDeps, getBackupRoute, listBackupsRoute } from '../volumes/backups-handler';
+import {
+  ConfigReadDeps,
+  configDiffRoute,
+  configVersionsRoute,
+  getConfigRoute,
+} from '../volumes/config-handler';
+import { StorageDeps } from '../volumes/backup';
 
 export interface ReadDeps
-  extends ServicesHandlerDeps, LogsHandlerDeps, DiagnoseHandlerDeps, ExecCheckHandlerDeps {}
+  extends
+    ServicesHandlerDeps,
+    LogsHandlerDeps,
+    DiagnoseHandlerDeps,
+    ExecCheckHandlerDeps,
+    BackupsHandlerDeps,
+    ConfigReadDeps {}
 
 export const readRoutes: TierRoutes<ReadDeps> = {
   listServices: listServicesRoute,
@@ -19,6 +34,11 @@ export const readRoutes: TierRoutes<ReadDeps> = {
   getLogs,
   diagnose: diagnoseRoute,
   execCheck: execCheckRoute,
+  listBackups: listBackupsRoute,
+  getBackup: getBackupRoute,
+  getConfig: getConfigRoute,
+  configVersions: configVersionsRoute,
+  configDiff: configDiffRoute,
 };
 
 /** FilterLogEvents allows 5 requests/s per account and Region; keep one for everyone else. */
@@ -29,9 +49,12 @@ export const GET_LOG_EVENTS_PER_SECOND = 10;
 export function createReadDeps(
   clients: Pick<AwsClients, 'ecs' | 'logs' | 'iam'>,
   targets: Targets,
+  volumes: { storage: StorageDeps; invoke: Invoke },
   now: () => number = Date.now,
 ): ReadDeps {
   return {
+    storage: volumes.storage,
+    invoke: volumes.invoke,
     ecs: clients.ecs,
     logs: clients.logs,
     iam: clients.iam,

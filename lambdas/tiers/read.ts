@@ -3,8 +3,11 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { clientConfig } from '../shared/clients';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, s3Config } from '../shared/clients';
 import { createDispatcher } from '../shared/dispatch';
+import { lambdaInvoker } from '../shared/invoke';
 import { createLogger } from '../shared/logger';
 import { createTargets, loadTargets } from '../shared/targets';
 import { createReadDeps, readRoutes } from './read-routes';
@@ -15,7 +18,17 @@ const clients = {
   logs: new CloudWatchLogsClient(config),
   iam: new IAMClient(config),
 };
-const deps = createReadDeps(clients, createTargets(loadTargets()));
+const bucket = process.env.SIDEKICK_BUCKET;
+if (!bucket) throw new Error('SIDEKICK_BUCKET must be set');
+const deps = createReadDeps(clients, createTargets(loadTargets()), {
+  storage: {
+    s3: new S3Client(s3Config()),
+    bucket,
+    ...(process.env.SIDEKICK_BUCKET_OWNER ? { bucketOwner: process.env.SIDEKICK_BUCKET_OWNER } : {}),
+    now: Date.now,
+  },
+  invoke: lambdaInvoker(new LambdaClient(config)),
+});
 
 export const handler = createDispatcher({
   tier: 'read',

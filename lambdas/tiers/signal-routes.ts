@@ -1,7 +1,10 @@
 // The operate tier's signal Lambda: the only operate Lambda that may use ECS Exec, and its
-// code sends nothing but `kill -s <allowlisted signal> 1`.
+// code sends nothing but `kill -s <allowlisted signal> 1` and the validators the config lists.
 
-import { ExecHandlerDeps, signalRoute } from '../exec/handler';
+import { ExecHandlerDeps, signalRoute, validateConfigRoute } from '../exec/handler';
 import { TierRoutes } from '../shared/dispatch';
 
-export const signalRoutes: TierRoutes<ExecHandlerDeps> = { signal: signalRoute };
+export const signalRoutes: TierRoutes<ExecHandlerDeps> = {
+  signal: signalRoute,
+  validateConfig: validateConfigRoute,
+};

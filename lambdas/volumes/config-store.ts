@@ -34,6 +34,8 @@ const VersionRecordSchema = z.object({
   size: z.number().int().nonnegative(),
   mode: z.number().int(),
   note: z.string().optional(),
+  /** The version removed the file (a rollback to "did not exist"). */
+  deleted: z.boolean().optional(),
   content: z.string(),
 });
 type VersionRecord = z.infer<typeof VersionRecordSchema>;
@@ -124,7 +126,7 @@ export class ConfigStore {
       content,
       sha256: liveSha,
       size: Buffer.byteLength(content),
-      drifted: latest !== undefined && (live === undefined || latest.sha256 !== liveSha),
+      drifted: latest !== undefined && liveShaOf(latest) !== (live ? liveSha : undefined),
       ...(latest ? { latest: info(latest) } : {}),
     };
   }
@@ -142,7 +144,9 @@ export class ConfigStore {
     const live = await this.readLive(rel);
     const mode = live?.mode ?? 0o644;
     let next = current + 1;
+    let liveVersion = current;
     if (current === 0 && live) {
+      liveVersion = next;
       // The first write keeps the content that was there before ecs-sidekick managed the file.
       await this.commit(rel, {
         version: next++,
@@ -155,7 +159,7 @@ export class ConfigStore {
       const latest = await this.record(rel, current);
       const liveSha = live ? sha256(live.content) : undefined;
       const previous = current > 1 ? await this.record(rel, current - 1) : undefined;
-      if (liveSha !== latest.sha256 && !(previous && liveSha === previous.sha256)) {
+      if (liveSha !== liveShaOf(latest) && !(previous && liveSha === liveShaOf(previous))) {
         // Changed outside ecs-sidekick: keep that content as a version instead of losing it.
         const adopted = await this.commit(rel, {
           version: next,
@@ -183,22 +187,61 @@ export class ConfigStore {
       version: written.version,
       sha256: written.sha256,
       size: written.size,
+      previous: { version: liveVersion, exists: live !== undefined },
+    };
+  }
+
+  /**
+   * Removes the live file, recording the removal as a new version: how a write that created
+   * the file is undone.
+   */
+  async remove(
+    path: string,
+    request: { expectedVersion: number; author: string; note?: string },
+  ): Promise<WriteResult> {
+    const rel = configPath(path);
+    const target = await resolveInside(this.root, rel, 'path');
+    const current = await this.latestVersion(rel);
+    if (request.expectedVersion !== current) {
+      throw new ConflictError(
+        `${rel} is at version ${current}, not ${request.expectedVersion}: read it again`,
+      );
+    }
+    const live = await this.readLive(rel);
+    const written = await this.commit(rel, {
+      version: current + 1,
+      author: request.author,
+      content: '',
+      mode: live?.mode ?? 0o644,
+      note: request.note,
+      deleted: true,
+    });
+    await rm(target, { force: true });
+    await syncDirectory(join(target, '..'));
+    return {
+      path: rel,
+      version: written.version,
+      sha256: written.sha256,
+      size: 0,
       previous: { version: current, exists: live !== undefined },
     };
   }
 
-  /** Writes the content of an earlier version as a new version. */
+  /** Writes the content of an earlier version as a new version (or removes the file, if that version did). */
   async rollback(
     path: string,
-    request: { version: number; expectedVersion: number; author: string },
+    request: { version: number; expectedVersion: number; author: string; note?: string },
   ): Promise<WriteResult> {
     const rel = configPath(path);
     const old = await this.record(rel, request.version, 'version');
+    const note = request.note ?? `rollback to version ${request.version}`;
+    if (old.deleted)
+      return this.remove(rel, { expectedVersion: request.expectedVersion, author: request.author, note });
     return this.write(rel, {
       content: old.content,
       expectedVersion: request.expectedVersion,
       author: request.author,
-      note: `rollback to version ${request.version}`,
+      note,
     });
   }
 
@@ -284,7 +327,14 @@ export class ConfigStore {
   /** Claims the version's slot with link(2): EEXIST means another writer got there first. */
   private async commit(
     rel: string,
-    fields: { version: number; author: string; content: string; mode: number; note?: string },
+    fields: {
+      version: number;
+      author: string;
+      content: string;
+      mode: number;
+      note?: string;
+      deleted?: boolean;
+    },
   ): Promise<VersionRecord> {
     const dir = this.historyDir(rel);
     await mkdir(dir, { recursive: true });
@@ -298,6 +348,7 @@ export class ConfigStore {
       size: Buffer.byteLength(fields.content),
       mode: fields.mode,
       ...(fields.note ? { note: fields.note } : {}),
+      ...(fields.deleted ? { deleted: true } : {}),
       content: fields.content,
     };
     const slot = join(dir, slotName(fields.version));
@@ -317,6 +368,11 @@ export class ConfigStore {
     await syncDirectory(dir);
     return record;
   }
+}
+
+/** The checksum the live file has when it matches this version (undefined: no file). */
+function liveShaOf(record: VersionRecord): string | undefined {
+  return record.deleted ? undefined : record.sha256;
 }
 
 function info(record: VersionRecord): VersionInfo {

@@ -18,11 +18,11 @@ export const TERMINAL: readonly OperationStatus[] = ['SUCCEEDED', 'FAILED'];
 
 export interface Operation {
   readonly id: string;
-  readonly kind: 'backup' | 'restore';
+  readonly kind: 'backup' | 'restore' | 'restart';
   readonly service: string;
-  readonly volume: string;
-  readonly path: string;
-  readonly backupId: string;
+  readonly volume?: string;
+  readonly path?: string;
+  readonly backupId?: string;
   readonly status: OperationStatus;
   readonly progress: { readonly bytes: number; readonly files: number };
   readonly caller: string;
@@ -33,6 +33,16 @@ export interface Operation {
   readonly taskArn?: string;
   readonly result?: Record<string, unknown>;
   readonly error?: string;
+  /** The volume lease the operation holds; never shown to callers. */
+  readonly lease?: { readonly pk: string; readonly holder: string; readonly token: string };
+}
+
+/** An operation as callers see it. */
+export type OperationView = Omit<Operation, 'lease'>;
+
+export function operationView(op: Operation): OperationView {
+  const { lease: _lease, ...view } = op;
+  return view;
 }
 
 /** Operation records are kept 30 days. */

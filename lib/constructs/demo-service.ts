@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ServiceTarget, VolumeConfig } from '../config';
 import { allowLogsToUseKey } from './exec-audit';
+import { FunctionNetwork } from './tier-function';
 
 export interface DemoServiceProps {
   /** @default logs.RetentionDays.ONE_WEEK */
@@ -30,6 +31,8 @@ export class DemoService extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly execKey: kms.Key;
   readonly target: ServiceTarget;
+  /** Where the demo's config-files Lambdas run: its subnets and the service's security group. */
+  readonly network: FunctionNetwork;
 
   constructor(scope: Construct, id: string, props: DemoServiceProps = {}) {
     super(scope, id);
@@ -123,6 +126,7 @@ export class DemoService extends Construct {
         containerPath: path,
         iamAuthorization: true,
         transitEncryption: true,
+        ...(name === 'config' ? { configFiles: true } : {}),
       };
     }
 
@@ -172,6 +176,13 @@ export class DemoService extends Construct {
       logGroups: [logGroupName],
       volumes,
       execKmsKeyArn: this.execKey.keyArn,
+      // nginx checks its own configuration before a reload.
+      validators: [['nginx', '-t']],
+    };
+    this.network = {
+      vpc,
+      subnets: vpc.selectSubnets({ subnetType: ec2.SubnetType.PUBLIC }).subnets,
+      securityGroups: [serviceSecurityGroup],
     };
     this.acknowledgeFindings(taskDefinition, execLogs);
   }

@@ -7,10 +7,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { ServiceTarget } from '../config';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { BackupStorage } from './backup-storage';
+import { grantInvokeExactly } from './operate-tier';
 import { TierFunction } from './tier-function';
 
 export interface ReadTierProps {
   readonly targets: readonly ServiceTarget[];
+  /** Backups are listed and their manifests read from here. */
+  readonly storage: BackupStorage;
+  /** The config-files readers it forwards config reads to. */
+  readonly configReaders: readonly lambda.IFunction[];
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -29,6 +36,15 @@ export class ReadTier extends Construct {
     grantServiceRead(this.lambda.role, props.targets);
     grantLogRead(this.lambda.role, props.targets);
     grantExecCheck(this.lambda.role, props.targets);
+    const { storage } = props;
+    storage.configure(this.lambda.function);
+    this.lambda.function.addEnvironment('SIDEKICK_BUCKET_OWNER', this.lambda.function.env.account);
+    storage.grantCatalogRead(
+      this.lambda.role,
+      props.targets.map((t) => t.name),
+    );
+    grantInvokeExactly(this.lambda.role, props.configReaders);
+    acknowledgeWildcards(this.lambda.role, storage.catalogFindings(props.targets.map((t) => t.name)));
   }
 }
 

@@ -4,6 +4,7 @@
 // refers to them.
 
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -26,6 +27,18 @@ export interface TierFunctionProps {
   readonly memorySize?: number;
   /** @default - names the tier */
   readonly description?: string;
+  /** Runs the function in these subnets (a config-files Lambda reaching EFS). @default - no VPC */
+  readonly network?: FunctionNetwork;
+  /** An EFS access point to mount. @default - none */
+  readonly filesystem?: lambda.FileSystem;
+  /** @default - only the targets' deploy-time values */
+  readonly environment?: Record<string, string>;
+}
+
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: readonly ec2.ISubnet[];
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
 }
 
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -59,7 +72,17 @@ export class TierFunction extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      environment: { SIDEKICK_TIER: props.tier, ...environment },
+      environment: { SIDEKICK_TIER: props.tier, ...environment, ...props.environment },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnets: [...props.network.subnets] },
+            securityGroups: [...props.network.securityGroups],
+            // The functions reach only EFS in their own VPC, never the internet.
+            allowPublicSubnet: true,
+          }
+        : {}),
+      ...(props.filesystem ? { filesystem: props.filesystem } : {}),
     });
   }
 }

@@ -29,6 +29,25 @@ function readConfig() {
   }
 }
 
+// The data volume: orders the app "took" (seeded once), and a note of each start written
+// atomically, so a backup never sees a half-written file.
+const dataDir = process.env.APP_DATA;
+function writeData() {
+  if (!dataDir) return;
+  const orders = require('node:path').join(dataDir, 'orders');
+  if (!fs.existsSync(orders)) {
+    fs.mkdirSync(orders, { recursive: true });
+    for (let n = 1; n <= 25; n++) {
+      const order = { id: n, item: ['tea', 'coffee', 'cake', 'bagel'][n % 4], quantity: (n % 3) + 1 };
+      fs.writeFileSync(`${orders}/order-${String(n).padStart(4, '0')}.json`, `${JSON.stringify(order)}\n`);
+    }
+  }
+  const temp = `${dataDir}/.last-start.json.tmp`;
+  fs.writeFileSync(temp, `${JSON.stringify({ pid: process.pid, at: new Date().toISOString() })}\n`);
+  fs.renameSync(temp, `${dataDir}/last-start.json`);
+}
+writeData();
+
 let config = readConfig();
 let served = 0;
 log('INFO', `web started as pid ${process.pid}; config ${configPath}: ${config.summary}`);

@@ -80,7 +80,15 @@ async function getLogsThrough(endpoint: string) {
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
   });
-  const deps = createReadDeps(clients, createTargets([{ name: 'web', cluster: 'c', service: 'web' }]));
+  const volumes = {
+    storage: { s3: clients.s3, bucket: 'unused', now: Date.now },
+    invoke: () => Promise.reject(new Error('no Lambda is invoked for logs')),
+  };
+  const deps = createReadDeps(
+    clients,
+    createTargets([{ name: 'web', cluster: 'c', service: 'web' }]),
+    volumes,
+  );
   const dispatch = createDispatcher({
     tier: 'read',
     routes: readRoutes,

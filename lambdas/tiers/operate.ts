@@ -1,0 +1,30 @@
+// Lambda entry of the operate tier's main Lambda.
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, s3Config } from '../shared/clients';
+import { createDispatcher } from '../shared/dispatch';
+import { lambdaInvoker } from '../shared/invoke';
+import { createLogger } from '../shared/logger';
+import { createTargets, loadTargets } from '../shared/targets';
+import { createOperateDeps, operateRoutes } from './operate-routes';
+import { storageSettingsFromEnvironment } from './storage-settings';
+
+const config = clientConfig();
+const signalFunction = process.env.SIDEKICK_SIGNAL_FUNCTION;
+if (!signalFunction) throw new Error('SIDEKICK_SIGNAL_FUNCTION must be set');
+const deps = createOperateDeps(
+  { ecs: new ECSClient(config), s3: new S3Client(s3Config()), ddb: new DynamoDBClient(config) },
+  createTargets(loadTargets()),
+  lambdaInvoker(new LambdaClient(config)),
+  { ...storageSettingsFromEnvironment(), signalFunction },
+);
+
+export const handler = createDispatcher({
+  tier: 'operate',
+  routes: operateRoutes,
+  deps: () => deps,
+  log: createLogger({ tier: 'operate' }),
+});
