@@ -24,7 +24,7 @@ import { createOperateDeps, operateRoutes } from '../lambdas/tiers/operate-route
 import { errorFromInvocation } from '../lambdas/shared/errors';
 import { Invoke } from '../lambdas/shared/invoke';
 import { filesReadRoutes, filesWriteRoutes } from '../lambdas/volumes/files-handler';
-import { SidekickRunner } from './sidekick-runner';
+import { SandboxEcsAgent } from './ecs-agent';
 import { createStorage, provisionVolumes, SandboxStorage, SIGNAL_FUNCTION, volumeDir } from './volumes';
 import { DEMO, DEMO_CONFIG, SANDBOX_ACCOUNT, SANDBOX_REGION, SeededDemo, seedDemo } from './demo';
 import { ExecGateway, startExecGateway } from './exec-gateway/gateway';
@@ -66,7 +66,7 @@ export interface Sandbox extends SandboxInfo {
   readonly seeded?: SeededDemo;
   readonly identityObjects: Record<Tier, LocalIdentity>;
   readonly tasks: TaskRuntime;
-  readonly sidekicks: SidekickRunner;
+  readonly agent: SandboxEcsAgent;
   readonly storage: SandboxStorage;
   /** Recreates the bucket, table and sidekick task definitions (after a moto reset). */
   provisionStorage(): Promise<void>;
@@ -130,7 +130,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const provisioned = await provisionStorage();
     const targets = createTargets(provisioned.targets);
-    const sidekicks = new SidekickRunner({
+    const agent = new SandboxEcsAgent({
+      clusters: [...new Set(configured.map((t) => t.cluster))],
       // Its own client: the runner stands for ECS itself, not for a handler's calls.
       ecs: new ECSClient(clientConfig(awsOptions)),
       tasks,
@@ -145,8 +146,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       },
     });
-    sidekicks.start();
-    stops.push(() => sidekicks.stop());
+    agent.start();
+    stops.push(() => agent.stop());
     const sink = handlerLogSink(stateDir);
     // The config-files Lambdas and the signal Lambda, invoked by name like lambda:InvokeFunction.
     const invocable: Record<string, ReturnType<typeof createDispatcher>> = {};
@@ -254,7 +255,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...(seeded ? { seeded } : {}),
       identityObjects,
       tasks,
-      sidekicks,
+      agent,
       storage,
       provisionStorage: async () => {
         await provisionStorage();

@@ -54,6 +54,8 @@ export class TaskRuntime {
   private readonly flags = namespaceFlags();
   /** Set while the sandbox shuts down: exits are not reported to an AWS that is going away. */
   private stopping = false;
+  /** Tasks stopped through StopTask, with the reason the caller gave. */
+  private readonly stopRequests = new Map<string, string>();
 
   constructor(
     private readonly deps: {
@@ -133,6 +135,16 @@ export class TaskRuntime {
     }) as ChildProcessWithoutNullStreams;
   }
 
+  runs(taskId: string): boolean {
+    return [...this.containers.values()].some((c) => c.spec.taskId === taskId);
+  }
+
+  /** StopTask: SIGTERM to every container of the task; its exit is reported as UserInitiated. */
+  requestStop(taskId: string, reason: string): void {
+    this.stopRequests.set(taskId, reason);
+    for (const c of this.containers.values()) if (c.spec.taskId === taskId) killQuietly(c.pid, 'SIGTERM');
+  }
+
   async stopTask(taskId: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const running = [...this.containers.values()].filter((c) => c.spec.taskId === taskId);
     for (const c of running) killQuietly(c.pid, signal);
@@ -206,8 +218,9 @@ export class TaskRuntime {
         task: spec.taskId,
         lastStatus: 'STOPPED',
         desiredStatus: 'STOPPED',
-        stopCode: 'EssentialContainerExited',
-        stoppedReason: 'Essential container in task exited',
+        ...(this.stopRequests.has(spec.taskId)
+          ? { stopCode: 'UserInitiated', stoppedReason: this.stopRequests.get(spec.taskId) }
+          : { stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited' }),
         stoppingAt: now,
         stoppedAt: now,
         executionStoppedAt: now,

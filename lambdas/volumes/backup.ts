@@ -89,6 +89,7 @@ export async function runBackup(deps: StorageDeps, job: BackupJob): Promise<Back
           })) {
             hash.update(chunk as Buffer);
             read += (chunk as Buffer).length;
+            job.onProgress?.({ bytes: fileBytes + read, files: counts.files });
             yield chunk as Buffer;
           }
         }

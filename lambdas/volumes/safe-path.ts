@@ -21,7 +21,6 @@ export function unsafeReason(path: string): string | undefined {
     if (s === '' || s === '.') return 'has an empty or "." segment';
     if (s === '..') return 'has a ".." segment';
     if (s.length > MAX_SEGMENT) return `has a segment longer than ${MAX_SEGMENT} characters`;
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(s)) return 'contains control characters';
   }
   return undefined;

@@ -154,15 +154,28 @@ _original_stop_task = ecs_models.EC2ContainerServiceBackend.stop_task
 
 
 def _stop_task(self, cluster_str, task_str, reason):
+    # As ECS does: the task is asked to stop (desired STOPPED) and stays DEACTIVATING until its
+    # containers have exited, which the sandbox's agent reports (/_sandbox/ecs/task-state).
+    before = _find_task(self, cluster_str, task_str)
+    was = before.last_status if before else None
     task = _original_stop_task(self, cluster_str, task_str, reason)
     now = utcnow()
     task.stop_code = task.stop_code or "UserInitiated"
     task.stopping_at = task.stopping_at or now
-    task.stopped_at = task.stopped_at or now
-    task.execution_stopped_at = task.execution_stopped_at or now
-    for container in task.containers:
-        container.last_status = "STOPPED"
+    if was == "STOPPED":
+        task.last_status = "STOPPED"
+    else:
+        task.last_status = "DEACTIVATING"
     return task
+
+
+def _find_task(backend, cluster_str, task_str):
+    cluster = backend._get_cluster(cluster_str)
+    task_id = task_str.split("/")[-1]
+    for arn, task in backend.tasks.get(cluster.name, {}).items():
+        if arn.endswith(task_id):
+            return task
+    return None
 
 
 ecs_models.EC2ContainerServiceBackend.stop_task = _stop_task

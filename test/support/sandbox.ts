@@ -47,7 +47,7 @@ export interface TestSandbox {
 
 export async function startTestSandbox(
   config: SidekickConfig = DEMO_CONFIG,
-  options: { seed?: boolean } = {},
+  options: { seed?: boolean; timeLimitMs?: number } = {},
 ): Promise<TestSandbox> {
   const moto = await startMoto();
   const stateDir = mkdtempSync(join(tmpdir(), 'sidekick-test-'));
@@ -56,6 +56,7 @@ export async function startTestSandbox(
     seed: options.seed ?? false,
     config,
     stateDir,
+    ...(options.timeLimitMs !== undefined ? { timeLimitMs: options.timeLimitMs } : {}),
   });
   const awsCalls: string[] = [];
   const count: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {

@@ -1,12 +1,13 @@
-// Makes RunTask real for sidekick task definitions: it watches moto for RUNNING tasks of the
-// sidekick families, runs the same sidekick program (bundled as for the image) as a local
-// process with the task's environment and its volume mapped to a local directory, ships its
-// output to the task's awslogs stream, reports its exit code, and sends SIGTERM when the task
-// is stopped through the API.
+// The sandbox's ECS agent: what runs and stops tasks on a real container instance.
+//   - RunTask of a sidekick task definition: it runs the same sidekick program (bundled as for
+//     the image) as a local process with the task's environment and its volume mapped to a
+//     local directory, ships its output to the task's awslogs stream and reports its exit.
+//   - StopTask (moto leaves the task DEACTIVATING): it sends SIGTERM to the task's local
+//     processes and reports STOPPED when they have exited, or at once when none run here.
 
 import { join } from 'node:path';
 import { DescribeTasksCommand, ECSClient, KeyValuePair, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
-import { taskIdOf, streamName } from '../lambdas/shared/ecs-lookup';
+import { streamName, taskIdOf } from '../lambdas/shared/ecs-lookup';
 import { SIDEKICK_CONTAINER } from '../lambdas/volumes/jobs';
 import { bundleLambda } from '../lib/bundling';
 import { SandboxRuntime } from './runtime';
@@ -15,26 +16,28 @@ import { SandboxStorage, SidekickVolume } from './volumes';
 
 const POLL_MS = 200;
 
-export interface SidekickRunnerOptions {
+export interface EcsAgentOptions {
   readonly ecs: ECSClient;
   readonly tasks: TaskRuntime;
   readonly runtime: SandboxRuntime;
+  /** Clusters whose StopTask calls it carries out. */
+  readonly clusters: readonly string[];
   readonly volumes: ReadonlyMap<string, SidekickVolume>;
   readonly storage: SandboxStorage;
   readonly stateDir: string;
-  /** AWS endpoint, region and credentials the program uses (moto). */
+  /** AWS endpoint, region and credentials the sidekick program uses (moto). */
   readonly awsEnv: Record<string, string>;
 }
 
-export class SidekickRunner {
+export class SandboxEcsAgent {
   private readonly program: string;
-  private readonly running = new Map<string, { cluster: string; exited: Promise<unknown> }>();
   /** Every task ever launched: a task is run once, even while its exit is being reported. */
   private readonly launched = new Set<string>();
+  private readonly stopping = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = Promise.resolve();
 
-  constructor(private readonly options: SidekickRunnerOptions) {
+  constructor(private readonly options: EcsAgentOptions) {
     this.program = bundleLambda(
       join(__dirname, '..', 'lambdas', 'sidekick', 'main.ts'),
       {},
@@ -47,7 +50,7 @@ export class SidekickRunner {
       this.polling = this.polling
         .then(() => this.poll())
         .catch((error: unknown) => {
-          process.stderr.write(`sandbox sidekick runner: ${String(error)}\n`);
+          process.stderr.write(`sandbox ECS agent: ${String(error)}\n`);
         });
     }, POLL_MS);
     this.timer.unref();
@@ -58,29 +61,64 @@ export class SidekickRunner {
     await this.polling;
   }
 
-  /** Resolves when every sidekick task started so far has exited. */
-  async idle(): Promise<void> {
-    await Promise.all([...this.running.values()].map((r) => r.exited));
-  }
-
   private async poll(): Promise<void> {
     const families = new Map<string, string>();
     for (const v of this.options.volumes.values()) families.set(v.family, v.cluster);
-    const desired = new Set<string>();
     for (const [family, cluster] of families) {
-      const list = await this.options.ecs.send(
-        new ListTasksCommand({ cluster, family, desiredStatus: 'RUNNING' }),
+      const fresh = (await this.list(cluster, { family, desiredStatus: 'RUNNING' })).filter(
+        (arn) => !this.launched.has(arn),
       );
-      const fresh = (list.taskArns ?? []).filter((arn) => !this.launched.has(arn));
-      for (const arn of list.taskArns ?? []) desired.add(arn);
       if (fresh.length === 0) continue;
       const described = await this.options.ecs.send(new DescribeTasksCommand({ cluster, tasks: fresh }));
       for (const task of described.tasks ?? []) await this.launch(cluster, task);
     }
-    // A task of ours that is no longer desired RUNNING was stopped through the API.
-    for (const arn of this.running.keys()) {
-      if (!desired.has(arn))
-        await this.options.tasks.stopTask(taskIdOf(arn), 'SIGTERM').catch(() => undefined);
+    for (const cluster of this.options.clusters) await this.carryOutStops(cluster);
+  }
+
+  private async list(
+    cluster: string,
+    filter: { family?: string; desiredStatus: 'RUNNING' | 'STOPPED' },
+  ): Promise<string[]> {
+    try {
+      return (await this.options.ecs.send(new ListTasksCommand({ cluster, ...filter }))).taskArns ?? [];
+    } catch (error) {
+      // No cluster yet (an unseeded sandbox): nothing runs on it.
+      if ((error as Error).name === 'ClusterNotFoundException') return [];
+      throw error;
+    }
+  }
+
+  /** Tasks asked to stop that have not stopped yet. */
+  private async carryOutStops(cluster: string): Promise<void> {
+    const arns = (await this.list(cluster, { desiredStatus: 'STOPPED' })).filter(
+      (arn) => !this.stopping.has(arn),
+    );
+    if (arns.length === 0) return;
+    const described = await this.options.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+    for (const task of described.tasks ?? []) {
+      if (!task.taskArn) continue;
+      if (task.lastStatus === 'STOPPED') {
+        this.stopping.add(task.taskArn);
+        continue;
+      }
+      this.stopping.add(task.taskArn);
+      const taskId = taskIdOf(task.taskArn);
+      const reason = task.stoppedReason ?? 'Task stopped by user';
+      if (this.options.tasks.runs(taskId)) {
+        this.options.tasks.requestStop(taskId, reason);
+      } else {
+        const now = Date.now();
+        await this.options.runtime.setTaskState({
+          cluster,
+          task: taskId,
+          lastStatus: 'STOPPED',
+          stopCode: 'UserInitiated',
+          stoppedReason: reason,
+          stoppedAt: now,
+          executionStoppedAt: now,
+          containers: (task.containers ?? []).map((c) => ({ name: c.name!, lastStatus: 'STOPPED' })),
+        });
+      }
     }
   }
 
@@ -107,7 +145,7 @@ export class SidekickRunner {
       startedAt: Date.now(),
       containers: [{ name: SIDEKICK_CONTAINER, lastStatus: 'RUNNING' }],
     });
-    const started = await this.options.tasks.start({
+    await this.options.tasks.start({
       cluster,
       taskId,
       container: SIDEKICK_CONTAINER,
@@ -121,9 +159,6 @@ export class SidekickRunner {
         container: SIDEKICK_CONTAINER,
       },
     });
-    const entry = { cluster, exited: started.exited };
-    this.running.set(task.taskArn, entry);
-    void started.exited.finally(() => this.running.delete(task.taskArn!));
   }
 }
 
