@@ -6,6 +6,18 @@ import { createApiClient } from './api-client';
 import { diagnoseCommand } from './commands/diagnose';
 import { execCheckCommand, execCommand, shellCommand, signalCommand } from './commands/exec';
 import { logsCommand } from './commands/logs';
+import {
+  backupCommand,
+  backupsCommand,
+  configDiffCommand,
+  configGetCommand,
+  configPutCommand,
+  configRollbackCommand,
+  configVersionsCommand,
+  operationCommand,
+  restoreCommand,
+} from './commands/volumes';
+import { RELOADS } from '../lambdas/volumes/contract';
 import { servicesCommand, statusCommand } from './commands/services';
 import { resolveConnection, DEFAULT_STACK, GlobalOptions } from './endpoint';
 import { CliError } from './errors';
@@ -141,6 +153,139 @@ export function buildProgram(): Command {
     run(({ api, opts }) =>
       shellCommand(api, service, argv, { ...options, ...(opts.profile ? { profile: opts.profile } : {}) }),
     )(),
+  );
+
+  const job = (c: Command) =>
+    c
+      .requiredOption('--volume <name>', "the volume, e.g. 'data'")
+      .option('--path <path>', 'only this path in the volume')
+      .option('--client-token <token>', 'makes a retry return the same operation instead of starting another')
+      .option('--wait', 'follow progress until it finishes; exit 1 if it failed');
+
+  job(
+    program
+      .command('backup <service>')
+      .description('back up a volume (or a path in it) to S3 from a sidekick task'),
+  ).action(
+    (service: string, options: { volume: string; path?: string; clientToken?: string; wait?: boolean }) =>
+      run(({ api, out }) => backupCommand(api, out, service, options))(),
+  );
+
+  job(
+    program
+      .command('restore <service> <backupId>')
+      .description('verify a backup, then restore it (or a path in it) into its volume'),
+  ).action(
+    (
+      service: string,
+      backupId: string,
+      options: { volume: string; path?: string; clientToken?: string; wait?: boolean },
+    ) => run(({ api, out }) => restoreCommand(api, out, service, backupId, options))(),
+  );
+
+  program
+    .command('backups <service>')
+    .description('complete backups of a service, newest first')
+    .option('--volume <name>', 'only this volume')
+    .option('--limit <n>', 'at most n backups (default 20)', integer(1, 100))
+    .action((service: string, options: { volume?: string; limit?: number }) =>
+      run(({ api, out }) => backupsCommand(api, out, service, options))(),
+    );
+
+  program
+    .command('operation <id>')
+    .description('status, progress and result of a backup or restore')
+    .option('--wait', 'follow it until it finishes; exit 1 if it failed')
+    .action((id: string, options: { wait?: boolean }) =>
+      run(({ api, out }) => operationCommand(api, out, id, options))(),
+    );
+
+  const config = program.command('config').description('versioned config files on a service volume');
+  const file = (c: Command) => c.option('--volume <name>', 'the volume holding the file', 'config');
+  const change = (c: Command) =>
+    c
+      .option(
+        '--expected-version <n>',
+        'the version you read (default: the current one, read just before)',
+        integer(0, 999_999_999),
+      )
+      .addOption(
+        new Option('--reload <how>', 'after writing: a signal to PID 1, or a rolling restart').choices([
+          ...RELOADS,
+        ]),
+      )
+      .option(
+        '--validate <argv...>',
+        'a configured validator to run in the container first; the write is undone if it fails',
+      );
+  file(config.command('get <service> <path>').description('print a config file (or one of its versions)'))
+    .option('--version <n>', 'an earlier version', integer(1, 999_999_999))
+    .action((service: string, path: string, options: { volume: string; version?: number }) =>
+      run(({ api, out }) => configGetCommand(api, out, { service, path, volume: options.volume }, options))(),
+    );
+  change(
+    file(config.command('put <service> <path> <file>').description('write a local file as the new version')),
+  )
+    .option('--note <text>', 'a note kept with the version')
+    .action(
+      (
+        service: string,
+        path: string,
+        local: string,
+        options: {
+          volume: string;
+          expectedVersion?: number;
+          reload?: string;
+          validate?: string[];
+          note?: string;
+        },
+      ) =>
+        run(({ api, out }) =>
+          configPutCommand(api, out, { service, path, volume: options.volume }, local, options),
+        )(),
+    );
+  file(config.command('versions <service> <path>').description('versions of a config file, newest first'))
+    .option('--limit <n>', 'at most n versions (default 50)', integer(1, 100))
+    .action((service: string, path: string, options: { volume: string; limit?: number }) =>
+      run(({ api, out }) =>
+        configVersionsCommand(api, out, { service, path, volume: options.volume }, options),
+      )(),
+    );
+  file(
+    config.command('diff <service> <path> <from> <to>').description('unified diff between two versions'),
+  ).action((service: string, path: string, from: string, to: string, options: { volume: string }) =>
+    run(({ api, out }) =>
+      configDiffCommand(
+        api,
+        out,
+        { service, path, volume: options.volume },
+        integer(1, 999_999_999)(from),
+        integer(1, 999_999_999)(to),
+      ),
+    )(),
+  );
+  change(
+    file(
+      config
+        .command('rollback <service> <path> <version>')
+        .description('write an earlier version as the new version'),
+    ),
+  ).action(
+    (
+      service: string,
+      path: string,
+      version: string,
+      options: { volume: string; expectedVersion?: number; reload?: string; validate?: string[] },
+    ) =>
+      run(({ api, out }) =>
+        configRollbackCommand(
+          api,
+          out,
+          { service, path, volume: options.volume },
+          integer(1, 999_999_999)(version),
+          options,
+        ),
+      )(),
   );
 
   program

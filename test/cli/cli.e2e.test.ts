@@ -252,3 +252,71 @@ async function waitFor(condition: () => boolean, timeoutMs: number) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('sidekick backup, restore, config', () => {
+  const dataDir = () => join(cwd, '.sidekick', 'volumes', 'web', 'data');
+
+  it('backs up data with --wait, restores it after a change, and the file is back byte for byte', async () => {
+    const order = join(dataDir(), 'orders', 'order-0001.json');
+    const before = readFileSync(order);
+    const backup = await cli('backup', 'web', '--volume', 'data', '--wait');
+    expect(backup.code).toBe(0);
+    const backupId = /backup (\d{8}T\d{6}Z-[0-9a-f]{6})\)/.exec(backup.stdout)?.[1];
+    expect(backup.stdout).toMatch(/^backup op-[0-9a-f]{24} of web\/data: SUCCEEDED/);
+    expect(backupId).toBeDefined();
+
+    const listed = await cli('backups', 'web');
+    expect(listed.stdout).toMatch(new RegExp(`^${backupId}\\s+data\\s+/`, 'm'));
+
+    writeFileSync(order, '{"changed":true}\n');
+    const restore = await cli('restore', 'web', backupId!, '--volume', 'data', '--wait');
+    expect(restore.code).toBe(0);
+    expect(readFileSync(order).equals(before)).toBe(true);
+  });
+
+  it('puts app.conf with --reload HUP (the service logs the new value) and a stale put gets 409', async () => {
+    const local = join(cwd, 'app.conf');
+    writeFileSync(local, 'greeting=hello from the cli\nworkers=3\n');
+    const current = JSON.parse(
+      (await cli('--output', 'json', 'config', 'get', 'web', 'app.conf')).stdout,
+    ) as { version: number };
+    const put = await cli(
+      'config',
+      'put',
+      'web',
+      'app.conf',
+      local,
+      '--reload',
+      'HUP',
+      '--expected-version',
+      String(current.version),
+    );
+    expect(put.code).toBe(0);
+    expect(put.stdout).toMatch(/version \d+ written, SIGHUP delivered to 2 of 3 task\(s\)/);
+    // The container's log line reaches CloudWatch within a second or so.
+    let logged = '';
+    for (let i = 0; i < 10 && !/greeting=hello from the cli/.test(logged); i++) {
+      logged = (await cli('logs', 'web', '--since', '1m', '--filter', '"received SIGHUP"')).stdout;
+    }
+    expect(logged).toMatch(/reloaded config: greeting=hello from the cli, workers=3/);
+
+    const stale = await cli(
+      'config',
+      'put',
+      'web',
+      'app.conf',
+      local,
+      '--expected-version',
+      String(current.version),
+    );
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/HTTP 409/);
+  });
+
+  it('lists versions and diffs two of them', async () => {
+    const versions = await cli('config', 'versions', 'web', 'app.conf');
+    expect(versions.stdout).toMatch(/^VERSION\s+WHEN\s+AUTHOR/);
+    const diff = await cli('config', 'diff', 'web', 'app.conf', '1', '2');
+    expect(diff.stdout).toMatch(/\+greeting=hello from the cli/);
+  });
+});
