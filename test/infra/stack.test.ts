@@ -10,7 +10,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { SidekickConfig } from '../../lib/config';
+import { parseConfig, SidekickConfig } from '../../lib/config';
 import { SidekickStack } from '../../lib/sidekick-stack';
 import { ROUTES, Tier, TIERS } from '../../lambdas/shared/routes';
 import { sampleRequestArn } from '../../lib/tier-policy';
@@ -407,6 +407,196 @@ describe('an invalid config', () => {
     expect(result.stderr).toMatch(/services\.web\.cluster: must be an ECS cluster name/);
     expect(result.stderr).toMatch(
       /services\.web\.logGroups: must list at least one log group, or be left out/,
+    );
+  });
+});
+
+describe('backups, sidekick tasks and config files', () => {
+  const VOLUMES: SidekickConfig = {
+    services: {
+      web: {
+        cluster: 'prod',
+        logGroups: ['/ecs/web'],
+        volumes: {
+          data: {
+            fileSystemId: 'fs-0123456789abcdef0',
+            accessPointId: 'fsap-0aaaaaaaaaaaaaaa1',
+            containerPath: '/data',
+            iamAuthorization: true,
+            transitEncryption: true,
+          },
+          config: {
+            fileSystemId: 'fs-0123456789abcdef0',
+            accessPointId: 'fsap-0aaaaaaaaaaaaaaa2',
+            containerPath: '/etc/app',
+            iamAuthorization: true,
+            transitEncryption: true,
+            configFiles: true,
+          },
+        },
+        network: {
+          vpcId: 'vpc-0123abcd',
+          subnetIds: ['subnet-0123abcd', 'subnet-0456abcd'],
+          securityGroupIds: ['sg-0123abcd'],
+        },
+        validators: [['nginx', '-t']],
+      },
+    },
+    backups: { retentionDays: 90, objectLockDays: 30, timeLimitMinutes: 60 },
+  };
+  let s: Synth;
+  beforeAll(() => {
+    s = synth(VOLUMES);
+  });
+
+  it('keeps backups in a versioned, encrypted, TLS-only, private bucket with retention and Object Lock', () => {
+    s.template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: Match.objectLike({ ServerSideEncryptionConfiguration: Match.anyValue() }),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 30 } },
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            ExpirationInDays: 90,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ]),
+      },
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+    });
+    s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('gives each volume a sidekick task definition that mounts exactly its EFS volume', () => {
+    const defs = resources(s, 'AWS::ECS::TaskDefinition');
+    expect(defs).toHaveLength(2);
+    for (const [name, ap] of [
+      ['data', 'fsap-0aaaaaaaaaaaaaaa1'],
+      ['config', 'fsap-0aaaaaaaaaaaaaaa2'],
+    ] as const) {
+      s.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Family: `TestSidekick-sidekick-web-${name}`,
+        RequiresCompatibilities: ['FARGATE'],
+        Volumes: [
+          {
+            Name: name,
+            EFSVolumeConfiguration: {
+              FilesystemId: 'fs-0123456789abcdef0',
+              TransitEncryption: 'ENABLED',
+              AuthorizationConfig: { AccessPointId: ap, IAM: 'ENABLED' },
+            },
+          },
+        ],
+        ContainerDefinitions: [
+          Match.objectLike({
+            Name: 'sidekick',
+            MountPoints: [{ SourceVolume: name, ContainerPath: '/mnt/volume', ReadOnly: false }],
+          }),
+        ],
+      });
+    }
+  });
+
+  it("scopes a sidekick task role to its own S3 prefix, its own lease and its volume's access point", () => {
+    const [roleId] = resources(s, 'AWS::IAM::Role').find(
+      ([id]) => id.startsWith('Sidekickwebdata') && id.includes('TaskRole'),
+    )!;
+    const statements = statementsOf(s, roleId);
+    const s3 = statements.find((st) => [st.Action].flat().includes('s3:PutObject'));
+    expect(JSON.stringify(s3.Resource)).toMatch(/\/backups\/web\/data\/\*"/);
+    const ddb = statements.find((st) => [st.Action].flat().includes('dynamodb:UpdateItem'));
+    expect(ddb.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['op#*', 'lease#web#data'] },
+    });
+    const efs = statements.find((st) => [st.Action].flat().includes('elasticfilesystem:ClientMount'));
+    expect(JSON.stringify(efs.Condition)).toContain('access-point/fsap-0aaaaaaaaaaaaaaa1');
+  });
+
+  it('lets the operate Lambda run only the pinned sidekick task definitions and pass their roles only to ECS tasks', () => {
+    const statements = statementsOf(s, 'OperateLambdaRole');
+    const run = statements.find((st) => [st.Action].flat().includes('ecs:RunTask'));
+    expect(run.Resource).toHaveLength(2);
+    for (const r of run.Resource)
+      expect(r).toEqual({ Ref: expect.stringMatching(/^Sidekickweb(data|config)Task/) });
+    expect(run.Condition.ArnEquals['ecs:cluster']).toBeDefined();
+    const pass = statements.find((st) => [st.Action].flat().includes('iam:PassRole'));
+    expect(pass.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
+    expect(pass.Resource).toHaveLength(4);
+    const everyAction = resources(s, 'AWS::IAM::Policy').flatMap(
+      ([, p]) => p.Properties.PolicyDocument.Statement as any[],
+    );
+    for (const st of everyAction.filter((x) => [x.Action].flat().includes('ecs:RunTask')))
+      expect(st.Resource).not.toEqual('*');
+  });
+
+  it('mounts the config volume in a reader and a writer Lambda in the service network; the reader may not write', () => {
+    const files = resources(s, 'AWS::Lambda::Function').filter(
+      ([, f]) => f.Properties.Environment?.Variables?.SIDEKICK_FILES_ACCESS,
+    );
+    expect(files.map(([, f]) => f.Properties.Environment.Variables.SIDEKICK_FILES_ACCESS).sort()).toEqual([
+      'read',
+      'write',
+    ]);
+    for (const [, f] of files) {
+      expect(f.Properties.FileSystemConfigs).toEqual([
+        { Arn: expect.anything(), LocalMountPath: '/mnt/config' },
+      ]);
+      expect(JSON.stringify(f.Properties.FileSystemConfigs[0].Arn)).toContain(
+        'access-point/fsap-0aaaaaaaaaaaaaaa2',
+      );
+      expect(f.Properties.VpcConfig).toEqual({
+        SubnetIds: ['subnet-0123abcd', 'subnet-0456abcd'],
+        SecurityGroupIds: ['sg-0123abcd'],
+      });
+      const role = f.Properties.Role['Fn::GetAtt'][0];
+      const efsActions = statementsOf(s, role)
+        .filter((st) => JSON.stringify(st.Action).includes('elasticfilesystem'))
+        .flatMap((st) => [st.Action].flat());
+      const access = f.Properties.Environment.Variables.SIDEKICK_FILES_ACCESS;
+      expect(efsActions.sort()).toEqual(
+        access === 'read'
+          ? ['elasticfilesystem:ClientMount']
+          : ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+      );
+    }
+  });
+
+  it('reconciles operations on a schedule through the operate Lambda', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ route: 'reapOperations', input: {} }) })],
+    });
+  });
+
+  it('passes cdk-nag with volumes configured', () => {
+    const report = JSON.parse(readFileSync(join(s.outdir, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports.flatMap((p: any) => p.violations ?? [])).toEqual([]);
+  });
+
+  it('refuses config files without a network, naming the field', () => {
+    const bad = { services: { web: { ...VOLUMES.services.web!, network: undefined } } };
+    expect(() => parseConfig(JSON.parse(JSON.stringify(bad)), 'test.json')).toThrow(
+      /services\.web\.network: is required when a volume serves config files/,
     );
   });
 });
