@@ -9,12 +9,11 @@
 //   4. with the lease still held, the staged contents are swapped in (swap.ts).
 
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { owner, StorageDeps } from './backup';
@@ -22,6 +21,9 @@ import { backupKeys, FileRecord, FileRecordSchema, Manifest, ManifestSchema } fr
 import { unsafeReason } from './safe-path';
 import { recoverInterruptedSwaps, swapContents } from './swap';
 import { readTar, TarEntry } from './tar/reader';
+
+/** Large inflate chunks: zlib's default 16 KiB makes the tar reader's per-chunk work dominate. */
+const GUNZIP_CHUNK = 512 * 1024;
 
 export class RestoreRefused extends Error {
   override readonly name = 'RestoreRefused';
@@ -79,14 +81,23 @@ export async function runRestore(deps: StorageDeps, job: RestoreJob): Promise<Re
   if (manifest.path && target !== manifest.path && !target.startsWith(`${manifest.path}/`)) {
     throw new RestoreRefused(`path '${target}' is not inside the backed-up path '${manifest.path}'`);
   }
-  await verifyObject(deps, manifest.archive, 'archive');
+  // The file list is small: verified first. The archive is verified as it is extracted into a
+  // new staging directory (one download, one pass); nothing live changes unless it matches.
   await verifyObject(deps, manifest.files, 'file list');
 
   await recoverInterruptedSwaps(job.volumeRoot);
   const staging = join(job.volumeRoot, `.sidekick-restore-${job.operationId}`);
   await mkdir(staging);
   try {
-    const { files, bytes, targetType } = await extract(deps, manifest, target, staging, job);
+    const archive = new VerifiedObject(await objectStream(deps, manifest.archive, 'archive'));
+    const extraction = await extract(deps, manifest, target, staging, job, archive.stream).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+    // A checksum mismatch explains any extraction error, so it is reported first.
+    await archive.verify(manifest.archive, 'archive');
+    if ('error' in extraction) throw extraction.error;
+    const { files, bytes, targetType } = extraction.value;
     await job.commitCheck();
     const live = target ? join(job.volumeRoot, target) : job.volumeRoot;
     const incoming = target ? join(staging, target) : staging;
@@ -103,6 +114,50 @@ export async function runRestore(deps: StorageDeps, job: RestoreJob): Promise<Re
   }
 }
 
+/**
+ * An object's bytes on their way to gunzip, hashed as they pass. verify() reads whatever the
+ * consumer left (the gzip trailer, or everything after a failure) so the checksum always covers
+ * the whole object.
+ */
+class VerifiedObject {
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private readonly tap: Transform;
+  readonly stream: Readable;
+
+  constructor(raw: Readable) {
+    this.tap = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    this.stream = raw.pipe(this.tap).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
+    // The reader sees inflate errors through its iterator; one emitted after it stopped
+    // reading must not surface as an unhandled 'error' event.
+    this.stream.on('error', () => undefined);
+  }
+
+  async verify(ref: Manifest['archive'], what: string): Promise<void> {
+    this.tap.unpipe();
+    this.stream.destroy();
+    this.tap.resume();
+    await finished(this.tap).catch((error: unknown) => {
+      throw new RestoreRefused(`the ${what} could not be read to its end: ${(error as Error).message}`);
+    });
+    checkDigest(this.bytes, this.hash.digest('hex'), ref, what);
+  }
+}
+
+function checkDigest(bytes: number, sha256: string, ref: Manifest['archive'], what: string) {
+  if (bytes !== ref.bytes || sha256 !== ref.sha256) {
+    throw new RestoreRefused(
+      `the ${what} does not match its manifest (${bytes} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${ref.bytes} bytes, ${ref.sha256.slice(0, 12)}…): corrupted or truncated`,
+    );
+  }
+}
+
 /** Streams an object once to check its SHA-256 and size against the manifest. */
 async function verifyObject(deps: StorageDeps, ref: Manifest['archive'], what: string) {
   const hash = createHash('sha256');
@@ -111,12 +166,7 @@ async function verifyObject(deps: StorageDeps, ref: Manifest['archive'], what: s
     hash.update(chunk as Buffer);
     bytes += (chunk as Buffer).length;
   }
-  const sha256 = hash.digest('hex');
-  if (bytes !== ref.bytes || sha256 !== ref.sha256) {
-    throw new RestoreRefused(
-      `the ${what} does not match its manifest (${bytes} bytes, sha256 ${sha256.slice(0, 12)}…; expected ${ref.bytes} bytes, ${ref.sha256.slice(0, 12)}…): corrupted or truncated`,
-    );
-  }
+  checkDigest(bytes, hash.digest('hex'), ref, what);
 }
 
 async function objectStream(deps: StorageDeps, ref: Manifest['archive'], what: string): Promise<Readable> {
@@ -143,18 +193,27 @@ async function extract(
   target: string,
   staging: string,
   job: RestoreJob,
+  archive: Readable,
 ) {
-  const archive = (await objectStream(deps, manifest.archive, 'archive')).pipe(createGunzip());
   const list = createInterface({
-    input: (await objectStream(deps, manifest.files, 'file list')).pipe(createGunzip()),
+    input: (await objectStream(deps, manifest.files, 'file list')).pipe(
+      createGunzip({ chunkSize: GUNZIP_CHUNK }),
+    ),
     crlfDelay: Infinity,
   })[Symbol.asyncIterator]();
   const directories: { path: string; mode: number; mtimeMs: number }[] = [];
+  // Every directory made in staging: an entry is only ever written into one of them, never
+  // through a symlink an earlier entry made.
+  const made = new Set<string>(['']);
   const inScope = (path: string) => !target || path === target || path.startsWith(`${target}/`);
   let files = 0;
   let bytes = 0;
   let targetType: FileRecord['type'] = 'directory';
-  if (target) await mkdir(join(staging, posix.dirname(target)), { recursive: true });
+  if (target) {
+    await mkdir(join(staging, posix.dirname(target)), { recursive: true });
+    const parts = target.split('/');
+    for (let i = 1; i < parts.length; i++) made.add(parts.slice(0, i).join('/'));
+  }
 
   try {
     for await (const entry of readTar(archive)) {
@@ -169,20 +228,23 @@ async function extract(
       if (!inScope(path)) continue;
       if (path === target) targetType = expected.type;
       const dest = join(staging, path);
-      await requireRealParents(staging, path);
+      if (!made.has(posix.dirname(path) === '.' ? '' : posix.dirname(path))) {
+        throw new RestoreRefused(
+          `entry '${path}' would be written through '${posix.dirname(path)}', which is not a directory`,
+        );
+      }
       if (entry.type === 'directory') {
         await mkdir(dest);
+        made.add(path);
         directories.push({ path: dest, mode: expected.mode, mtimeMs: expected.mtimeMs });
       } else if (entry.type === 'symlink') {
         await symlink(entry.linkTarget!, dest);
         await lutimes(dest, expected.mtimeMs / 1000, expected.mtimeMs / 1000);
       } else {
-        const written = await writeFile(entry, dest);
+        const written = await writeFile(entry, dest, expected);
         if (written.size !== expected.size || written.sha256 !== expected.sha256) {
           throw new RestoreRefused(`'${path}' does not match its file list (size or SHA-256 differs)`);
         }
-        await chmod(dest, expected.mode);
-        await utimes(dest, expected.mtimeMs / 1000, expected.mtimeMs / 1000);
         files += 1;
         bytes += written.size;
         job.onProgress?.({ bytes, files });
@@ -224,35 +286,25 @@ function refuseDangerous(entry: TarEntry, path: string) {
   }
 }
 
-/** A symlink entry must never become a path the next entries are written through. */
-async function requireRealParents(staging: string, path: string) {
-  const segments = path.split('/').slice(0, -1);
-  let current = staging;
-  for (const segment of segments) {
-    current = join(current, segment);
-    const stat = await lstat(current);
-    if (!stat.isDirectory())
-      throw new RestoreRefused(
-        `entry '${path}' would be written through '${segment}', which is not a directory`,
-      );
-  }
-}
-
-async function writeFile(entry: TarEntry, dest: string): Promise<{ size: number; sha256: string }> {
+/** Writes one file, then sets its mode and times on the open descriptor (no path lookups). */
+async function writeFile(
+  entry: TarEntry,
+  dest: string,
+  expected: FileRecord,
+): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
-  const body = entry.body();
-  await pipeline(
-    Readable.from(
-      (async function* () {
-        for await (const chunk of body) {
-          hash.update(chunk);
-          size += chunk.length;
-          yield chunk;
-        }
-      })(),
-    ),
-    createWriteStream(dest, { flags: 'wx', mode: 0o600 }),
-  );
+  const handle = await open(dest, 'wx', 0o600);
+  try {
+    for await (const chunk of entry.body()) {
+      hash.update(chunk);
+      size += chunk.length;
+      await handle.write(chunk);
+    }
+    await handle.chmod(expected.mode);
+    await handle.utimes(expected.mtimeMs / 1000, expected.mtimeMs / 1000);
+  } finally {
+    await handle.close();
+  }
   return { size, sha256: hash.digest('hex') };
 }
