@@ -18,6 +18,8 @@ const LAMBDAS = {
   read: ['lambdas/tiers/read.ts', 'bench/baselines/read-clients.ts'],
   breakglass: ['lambdas/tiers/breakglass.ts', 'bench/baselines/exec-clients.ts'],
   signal: ['lambdas/tiers/signal.ts', 'bench/baselines/exec-clients.ts'],
+  operate: ['lambdas/tiers/operate.ts', 'bench/baselines/operate-clients.ts'],
+  'config-files': ['lambdas/tiers/files.ts', 'bench/baselines/files-nothing.ts'],
 } as const;
 
 export interface BundleResult {
@@ -36,6 +38,13 @@ async function loadTimeMs(file: string): Promise<number> {
     ...process.env,
     AWS_REGION: 'us-east-1',
     SIDEKICK_AUDIT_LOG_GROUP: '/bench/audit',
+    SIDEKICK_BUCKET: 'bench',
+    SIDEKICK_TABLE: 'bench',
+    SIDEKICK_SIGNAL_FUNCTION: 'bench-signal',
+    SIDEKICK_FILES_SERVICE: 'web',
+    SIDEKICK_FILES_VOLUME: 'config',
+    SIDEKICK_FILES_ROOT: '/tmp',
+    SIDEKICK_FILES_ACCESS: 'write',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   const times: number[] = [];

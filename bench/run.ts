@@ -2,12 +2,14 @@
 //   bundles.ts     each Lambda's bundle size and load time next to its bare SDK clients
 //   logs-query.ts  25,000 events through the API next to `aws logs filter-log-events`
 //   exec.ts        ECS Exec round trip overhead and 1 MB throughput on the sandbox
+//   volumes.ts     backup/restore of a 1 GiB tree next to tar, peak RSS, config latency
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchBundles, LOAD_RUNS } from './bundles';
 import { benchExec, EXEC_RUNS } from './exec';
 import { benchQuery, QUERY_RUNS } from './logs-query';
+import { benchVolumes, CONFIG_RUNS } from './volumes';
 
 async function main() {
   const bundles = await benchBundles();
@@ -45,7 +47,39 @@ async function main() {
     },
   });
 
-  const results = { date: new Date().toISOString(), node: process.version, bundles, logsQuery: query, exec };
+  const volumes = await benchVolumes();
+  console.log(
+    `\nBackup and restore of a ${volumes.treeMiB} MiB mixed tree (${volumes.files} files), sidekick program as its own process`,
+  );
+  console.table({
+    'backup (sidekick → S3)': {
+      seconds: volumes.backup.sidekickS,
+      MiBps: volumes.backup.sidekickMiBps,
+      peakRssMiB: volumes.backup.peakRssMiB,
+    },
+    'tar -cz | sha256sum': { seconds: volumes.backup.tarS, MiBps: volumes.backup.tarMiBps, peakRssMiB: '' },
+    'restore (S3 → verified swap)': {
+      seconds: volumes.restore.sidekickS,
+      MiBps: volumes.restore.sidekickMiBps,
+      peakRssMiB: volumes.restore.peakRssMiB,
+    },
+    'tar -xz': { seconds: volumes.restore.tarS, MiBps: volumes.restore.tarMiBps, peakRssMiB: '' },
+  });
+  console.log(
+    `throughput ratios (sidekick / tar): backup ${volumes.backup.ratio}, restore ${volumes.restore.ratio}`,
+  );
+  console.log(
+    `config through the sandbox API (median of ${CONFIG_RUNS}): write ${volumes.config.writeMedianMs} ms, read ${volumes.config.readMedianMs} ms`,
+  );
+
+  const results = {
+    date: new Date().toISOString(),
+    node: process.version,
+    bundles,
+    logsQuery: query,
+    exec,
+    volumes,
+  };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nwrote bench/results.json');
 }

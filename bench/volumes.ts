@@ -86,7 +86,7 @@ function runProcess(
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-        const child = spawn(argv[0]!, argv.slice(1), {
+    const child = spawn(argv[0]!, argv.slice(1), {
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,5 +1,5 @@
 // Benchmark baseline: only the SDK clients and commands the read tier uses (status, logs,
-// diagnose, exec-check), as any hand-written Lambda would bundle them.
+// diagnose, exec-check, backups list, config reads), as any hand-written Lambda would bundle them.
 
 import {
   CloudWatchLogsClient,
@@ -23,9 +23,20 @@ import {
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
-export const clients = [new ECSClient({}), new CloudWatchLogsClient({}), new IAMClient({})];
+export const clients = [
+  new ECSClient({}),
+  new CloudWatchLogsClient({}),
+  new IAMClient({}),
+  new S3Client({}),
+  new LambdaClient({}),
+];
 export const commands = [
+  ListObjectsV2Command,
+  GetObjectCommand,
+  InvokeCommand,
   FilterLogEventsCommand,
   GetLogEventsCommand,
   DescribeLogGroupsCommand,
