@@ -18,6 +18,8 @@ import {
   restoreCommand,
 } from './commands/volumes';
 import { RELOADS } from '../lambdas/volumes/contract';
+import { RESTART_MODES } from '../lambdas/restart/contract';
+import { restartCommand } from './commands/restart';
 import { servicesCommand, statusCommand } from './commands/services';
 import { resolveConnection, DEFAULT_STACK, GlobalOptions } from './endpoint';
 import { CliError } from './errors';
@@ -154,6 +156,22 @@ export function buildProgram(): Command {
       shellCommand(api, service, argv, { ...options, ...(opts.profile ? { profile: opts.profile } : {}) }),
     )(),
   );
+
+  program
+    .command('restart <service>')
+    .description('restart a service: a rolling deployment, or its tasks stopped one at a time')
+    .addOption(
+      new Option('--mode <mode>', 'rolling: a new deployment; stop-tasks: one task at a time')
+        .choices([...RESTART_MODES])
+        .default('rolling'),
+    )
+    .option('--timeout <seconds>', 'fail when not steady after this long (default 900)', integer(10, 3600))
+    .option('--client-token <token>', 'makes a retry return the same operation instead of starting another')
+    .option('--wait', 'follow the rollout until the service is steady; exit 1 if it failed')
+    .action(
+      (service: string, options: { mode: string; timeout?: number; clientToken?: string; wait?: boolean }) =>
+        run(({ api, out }) => restartCommand(api, out, service, options))(),
+    );
 
   const job = (c: Command) =>
     c

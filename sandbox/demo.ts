@@ -229,6 +229,8 @@ export async function createDemoService(
       desiredCount: options.desiredCount ?? 2,
       launchType: 'FARGATE',
       enableExecuteCommand: options.execEnabled ?? true,
+      // One of three tasks may be down at a time: `restart --mode stop-tasks` can work.
+      deploymentConfiguration: { minimumHealthyPercent: 50, maximumPercent: 200 },
       networkConfiguration: {
         awsvpcConfiguration: { subnets: network.subnets, securityGroups: network.securityGroups },
       },

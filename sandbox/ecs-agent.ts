@@ -12,6 +12,7 @@ import { SIDEKICK_CONTAINER } from '../lambdas/volumes/jobs';
 import { bundleLambda } from '../lib/bundling';
 import { SandboxRuntime } from './runtime';
 import { TaskRuntime } from './task-runtime';
+import { Poller, startPolling } from './poller';
 import { SandboxStorage, SidekickVolume } from './volumes';
 
 const POLL_MS = 200;
@@ -34,8 +35,7 @@ export class SandboxEcsAgent {
   /** Every task ever launched: a task is run once, even while its exit is being reported. */
   private readonly launched = new Set<string>();
   private readonly stopping = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private polling = Promise.resolve();
+  private poller: Poller | undefined;
 
   constructor(private readonly options: EcsAgentOptions) {
     this.program = bundleLambda(
@@ -46,19 +46,11 @@ export class SandboxEcsAgent {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.polling = this.polling
-        .then(() => this.poll())
-        .catch((error: unknown) => {
-          process.stderr.write(`sandbox ECS agent: ${String(error)}\n`);
-        });
-    }, POLL_MS);
-    this.timer.unref();
+    this.poller = startPolling('sandbox ECS agent', POLL_MS, () => this.poll());
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.polling;
+    await this.poller?.stop();
   }
 
   private async poll(): Promise<void> {

@@ -40,6 +40,8 @@ export interface ServiceState {
   readonly rolloutStateReason?: string;
   readonly event?: string;
   readonly eventAt?: number;
+  /** The rollout is over: only the PRIMARY deployment stays. */
+  readonly retireOldDeployments?: boolean;
 }
 
 export interface SandboxRuntime {

@@ -34,6 +34,7 @@ import { startLogProducer } from './log-producer';
 import { MotoServer, startMoto } from './moto-server';
 import { sandboxRuntime } from './runtime';
 import { TaskRuntime } from './task-runtime';
+import { SandboxServiceScheduler } from './service-scheduler';
 
 export interface SandboxOptions {
   /** An AWS endpoint that is already running; when unset, the sandbox starts moto. */
@@ -72,11 +73,15 @@ export interface Sandbox extends SandboxInfo {
   provisionStorage(): Promise<void>;
   /** Undefined when the AWS endpoint is not the sandbox's moto (no ExecuteCommand there). */
   readonly execGateway?: ExecGateway;
+  /** The demo service's scheduler (when the demo runs as local containers). */
+  readonly scheduler?: SandboxServiceScheduler;
   readonly stateDir: string;
   stop(): Promise<void>;
 }
 
 export const SANDBOX_FILE = 'sandbox.json';
+/** The operate Lambda's name in the sandbox (it invokes itself to drive restarts). */
+const OPERATE_FUNCTION = 'sandbox-operate';
 /** The sandbox API's resource ARNs: account, a fixed API id and stage. */
 export const SANDBOX_API_ARN_BASE = `arn:aws:execute-api:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:sandbox/local`;
 const DEMO_APP = join(__dirname, 'demo-app');
@@ -112,10 +117,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (execGateway) stops.push(() => execGateway.close());
 
     let seeded: SeededDemo | undefined;
+    let scheduler: SandboxServiceScheduler | undefined;
     if (seed) {
       const ec2 = new EC2Client(clientConfig(awsOptions));
       seeded = await seedDemo({ ...clients, ec2 }, sandboxRuntime(awsEndpoint, region));
-      await startDemoContainers(tasks, seeded, stateDir, awsOptions, stops);
+      scheduler = await startDemoContainers(tasks, seeded, stateDir, awsOptions, stops);
     }
 
     const storage: SandboxStorage = {
@@ -163,11 +169,30 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const storageDeps = { s3: clients.s3, bucket: storage.bucket, now: Date.now };
     const readDeps = createReadDeps(clients, targets, { storage: storageDeps, invoke });
+    // A restart's driver runs in the background, as an asynchronous invocation would; it is
+    // abandoned when the sandbox stops, as Lambda would when its function is deleted.
+    let running = true;
+    stops.push(() => (running = false));
     const operateDeps = createOperateDeps(clients, targets, invoke, {
       bucket: storage.bucket,
       table: storage.table,
       signalFunction: SIGNAL_FUNCTION,
       timeLimitMs: options.timeLimitMs ?? 120 * 60_000,
+      restartPollMs: 300,
+      kick: async (operationId) => {
+        if (!running) return;
+        invoke(OPERATE_FUNCTION, 'driveRestart', { operationId }).catch((error: unknown) => {
+          if (running)
+            sink(
+              JSON.stringify({
+                level: 'ERROR',
+                message: 'restart driver failed',
+                operationId,
+                error: String(error),
+              }),
+            );
+        });
+      },
     });
     const execDeps = createExecDeps(clients, targets, {
       auditLogGroup: options.auditLogGroup ?? DEMO.auditLogGroup,
@@ -201,6 +226,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }),
     };
     invocable[SIGNAL_FUNCTION] = signalDispatcher;
+    invocable[OPERATE_FUNCTION] = dispatchers.operate as ReturnType<typeof createDispatcher>;
     for (const target of provisioned.targets) {
       for (const [volume, v] of Object.entries(target.volumes ?? {})) {
         if (!v.files) continue;
@@ -261,6 +287,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         await provisionStorage();
       },
       ...(execGateway ? { execGateway } : {}),
+      ...(scheduler ? { scheduler } : {}),
       stateDir,
       async stop() {
         for (const stop of stops.reverse()) await stop();
@@ -284,9 +311,13 @@ async function startDemoContainers(
   tasks: TaskRuntime,
   seeded: SeededDemo,
   stateDir: string,
-  awsOptions: Parameters<typeof clientConfig>[0],
+  awsOptions: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  },
   stops: (() => unknown)[],
-) {
+): Promise<SandboxServiceScheduler | undefined> {
   if (!tasks.canIsolate) {
     process.stderr.write(
       'sandbox: this machine cannot make PID namespaces (unshare); containers are simulated and exec is off\n',
@@ -296,29 +327,43 @@ async function startDemoContainers(
       () => seeded.liveStreams,
     );
     stops.push(() => producer.stop());
-    return;
+    return undefined;
   }
   const configDir = demoConfigDir(stateDir);
   mkdirSync(configDir, { recursive: true });
   const appConfig = join(configDir, 'app.conf');
   if (!existsSync(appConfig)) writeFileSync(appConfig, 'greeting=hello from the sandbox\nworkers=2\n');
-  for (const task of seeded.runningTasks) {
-    for (const container of DEMO.containers) {
-      await tasks.start({
-        cluster: DEMO.cluster,
-        taskId: task,
-        container,
-        essential: container === 'web',
-        argv: [process.execPath, join(DEMO_APP, `${container}.cjs`)],
-        env: {
-          APP_CONFIG: appConfig,
-          APP_DATA: volumeDir(stateDir, DEMO.service, 'data'),
-          // The demo's tools (validate-config) are on the container's PATH, as in its image.
-          PATH: `${join(DEMO_APP, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        },
-        logs: { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container },
-      });
-    }
+  for (const task of seeded.runningTasks) await launchDemoTask(tasks, stateDir, task);
+  const scheduler = new SandboxServiceScheduler({
+    // Its own client: it stands for ECS itself.
+    ecs: new ECSClient(clientConfig(awsOptions)),
+    runtime: sandboxRuntime(awsOptions.endpoint, awsOptions.region),
+    cluster: DEMO.cluster,
+    service: DEMO.service,
+    launch: (task) => launchDemoTask(tasks, stateDir, task),
+  });
+  scheduler.start();
+  stops.push(() => scheduler.stop());
+  return scheduler;
+}
+
+/** The demo task's containers, as local processes: `web` reads app.conf, writes to `data`. */
+async function launchDemoTask(tasks: TaskRuntime, stateDir: string, task: string): Promise<void> {
+  for (const container of DEMO.containers) {
+    await tasks.start({
+      cluster: DEMO.cluster,
+      taskId: task,
+      container,
+      essential: container === 'web',
+      argv: [process.execPath, join(DEMO_APP, `${container}.cjs`)],
+      env: {
+        APP_CONFIG: join(demoConfigDir(stateDir), 'app.conf'),
+        APP_DATA: volumeDir(stateDir, DEMO.service, 'data'),
+        // The demo's tools (validate-config) are on the container's PATH, as in its image.
+        PATH: `${join(DEMO_APP, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      },
+      logs: { logGroup: DEMO.logGroup, stream: streamName(DEMO.streamPrefix, container, task), container },
+    });
   }
 }
 

@@ -83,23 +83,25 @@ export async function backupsCommand(
   );
 }
 
-function started(out: Output, op: OperationView): number {
+export function started(out: Output, op: OperationView): number {
+  const what =
+    op.kind === 'restart' ? `${op.restart?.mode} restart of ${op.service}` : `backup ${op.backupId}`;
   out.print(
     out.json
       ? op
-      : `${op.kind} ${op.id} started (backup ${op.backupId}); follow it with: sidekick operation ${op.id} --wait`,
+      : `${op.kind} ${op.id} started (${what}); follow it with: sidekick operation ${op.id} --wait`,
   );
   return 0;
 }
 
 /** Polls the operation, drawing progress on stderr, and exits 0 only when it succeeded. */
-async function follow(api: ApiClient, out: Output, first: OperationView): Promise<number> {
+export async function follow(api: ApiClient, out: Output, first: OperationView): Promise<number> {
   let op = first;
   const started = Date.now();
   const tty = process.stderr.isTTY;
   let lastLine = '';
   while (op.status === 'PENDING' || op.status === 'RUNNING') {
-    const line = `${op.kind} ${op.id}: ${op.status.toLowerCase()} ${bytes(op.progress.bytes)}, ${op.progress.files} files, ${Math.round((Date.now() - started) / 1000)}s`;
+    const line = `${op.kind} ${op.id}: ${op.status.toLowerCase()} ${progressOf(op)}, ${Math.round((Date.now() - started) / 1000)}s`;
     if (tty) process.stderr.write(`\r${line.padEnd(lastLine.length)}`);
     else if (line.replace(/, \d+s$/, '') !== lastLine.replace(/, \d+s$/, ''))
       process.stderr.write(`${line}\n`);
@@ -112,12 +114,32 @@ async function follow(api: ApiClient, out: Output, first: OperationView): Promis
   return op.status === 'SUCCEEDED' ? 0 : 1;
 }
 
+function progressOf(op: OperationView): string {
+  const r = op.restart;
+  if (!r) return `${bytes(op.progress.bytes)}, ${op.progress.files} files`;
+  const tasks = `${r.runningCount ?? '?'}/${r.desiredCount} running`;
+  return r.mode === 'rolling'
+    ? `deployment ${r.deploymentId ?? '?'} ${r.rolloutState ?? ''}, ${tasks}`
+    : `stopped ${r.stopped.length} of ${r.stopped.length + r.remaining.length} tasks, ${tasks}`;
+}
+
 function describe(op: OperationView): string {
+  if (op.kind === 'restart') return describeRestart(op);
   const head = `${op.kind} ${op.id} of ${op.service}/${op.volume ?? '-'}: ${op.status}`;
   if (op.status === 'FAILED') return `${head}: ${op.error ?? 'no reason given'}`;
   if (op.status === 'SUCCEEDED')
     return `${head} (${bytes(op.progress.bytes)}, ${op.progress.files} files; backup ${op.backupId})`;
   return `${head} (${bytes(op.progress.bytes)}, ${op.progress.files} files so far)`;
+}
+
+function describeRestart(op: OperationView): string {
+  const head = `restart ${op.id} of ${op.service}: ${op.status} (${progressOf(op)})`;
+  const failed = (op.restart?.failedTasks ?? []).map(
+    (t) => `  task ${t.id}: ${t.cause}: ${t.hint}${t.nextStep ? ` Next: ${t.nextStep}` : ''}`,
+  );
+  const lines = [op.status === 'FAILED' ? `${head}: ${op.error ?? 'no reason given'}` : head, ...failed];
+  if (op.status === 'SUCCEEDED') lines.push(`  ${op.service} is steady`);
+  return lines.join('\n');
 }
 
 export function bytes(n: number): string {

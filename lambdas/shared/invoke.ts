@@ -31,6 +31,20 @@ export function lambdaInvoker(lambda: LambdaClient): Invoke {
   };
 }
 
+/** An asynchronous invocation (InvocationType Event): queued by Lambda, nothing comes back. */
+export function lambdaEventInvoker(lambda: LambdaClient): Invoke {
+  return async (functionName, route, input) => {
+    await lambda.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from(JSON.stringify({ route, input })),
+      }),
+    );
+    return null;
+  };
+}
+
 /** The error another Lambda reported, as the class it threw. */
 export function invocationError(payload: unknown, functionName: string): Error {
   const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;

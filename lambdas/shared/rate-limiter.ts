@@ -43,3 +43,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     },
   };
 }
+
+/** FilterLogEvents allows 5 requests/s per account and Region; keep one for everyone else. */
+export const FILTER_LOG_EVENTS_PER_SECOND = 4;
+/** GetLogEvents allows 10 requests/s per account and Region (some accounts have more). */
+export const GET_LOG_EVENTS_PER_SECOND = 10;

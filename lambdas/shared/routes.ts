@@ -123,6 +123,15 @@ export const ROUTES = {
     successStatus: 202,
     summary: 'Verifies a backup, then restores it (or a path in it) into the volume; returns the operation.',
   },
+  restart: {
+    method: 'POST',
+    path: '/services/{service}/restart',
+    tier: 'operate',
+    query: [],
+    successStatus: 202,
+    summary:
+      'Rolling restart (a new deployment) or stop-tasks (one at a time, never below the minimum healthy percent); returns the operation.',
+  },
   getOperation: {
     method: 'GET',
     path: '/operations/{operationId}',
@@ -189,6 +198,7 @@ export const INTERNAL_ROUTES = [
   'configFileDiff',
   'validateConfig',
   'reapOperations',
+  'driveRestart',
 ] as const;
 export type InternalRouteId = (typeof INTERNAL_ROUTES)[number];
 

@@ -18,8 +18,16 @@ import {
 import { JobDeps } from '../volumes/jobs';
 import { createReloader } from '../volumes/reload';
 import { StorageSettings } from './storage-settings';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  driveRestartRoute,
+  resumeStalledRestarts,
+  RestartHandlerDeps,
+  startRestartRoute,
+} from '../restart/handler';
+import { createRateLimiter, GET_LOG_EVENTS_PER_SECOND } from '../shared/rate-limiter';
 
-export interface OperateDeps extends JobDeps, ConfigWriteDeps {}
+export interface OperateDeps extends JobDeps, ConfigWriteDeps, RestartHandlerDeps {}
 
 export const operateRoutes: TierRoutes<OperateDeps> = {
   startBackup: startBackupRoute,
@@ -27,14 +35,24 @@ export const operateRoutes: TierRoutes<OperateDeps> = {
   getOperation: getOperationRoute,
   putConfig: putConfigRoute,
   rollbackConfig: rollbackConfigRoute,
-  reapOperations: reapOperationsRoute,
+  reapOperations: async (input, deps, ctx) => ({
+    ...((await reapOperationsRoute(input, deps, ctx)) as object),
+    restartsResumed: await resumeStalledRestarts(deps),
+  }),
+  restart: startRestartRoute,
+  driveRestart: driveRestartRoute,
 };
 
 export function createOperateDeps(
-  clients: { ecs: ECSClient; s3: S3Client; ddb: DynamoDBClient },
+  clients: { ecs: ECSClient; s3: S3Client; ddb: DynamoDBClient; logs: CloudWatchLogsClient },
   targets: Targets,
   invoke: Invoke,
-  settings: StorageSettings & { signalFunction: string },
+  settings: StorageSettings & {
+    signalFunction: string;
+    /** Starts a restart's driver in the background. */
+    kick: (operationId: string) => Promise<void>;
+    restartPollMs?: number;
+  },
   now: () => number = Date.now,
 ): OperateDeps {
   return {
@@ -51,5 +69,15 @@ export function createOperateDeps(
     reloader: createReloader({ invoke, signalFunction: settings.signalFunction, ecs: clients.ecs }),
     now,
     timeLimitMs: settings.timeLimitMs,
+    diagnose: {
+      ecs: clients.ecs,
+      logs: clients.logs,
+      getLimiter: createRateLimiter({
+        perSecond: GET_LOG_EVENTS_PER_SECOND,
+        burst: GET_LOG_EVENTS_PER_SECOND,
+      }),
+    },
+    kick: settings.kick,
+    restartPollMs: settings.restartPollMs ?? 5_000,
   };
 }

@@ -6,7 +6,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig, s3Config } from '../shared/clients';
 import { createDispatcher } from '../shared/dispatch';
-import { lambdaInvoker } from '../shared/invoke';
+import { lambdaEventInvoker, lambdaInvoker } from '../shared/invoke';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { createLogger } from '../shared/logger';
 import { createTargets, loadTargets } from '../shared/targets';
 import { createOperateDeps, operateRoutes } from './operate-routes';
@@ -15,11 +16,26 @@ import { storageSettingsFromEnvironment } from './storage-settings';
 const config = clientConfig();
 const signalFunction = process.env.SIDEKICK_SIGNAL_FUNCTION;
 if (!signalFunction) throw new Error('SIDEKICK_SIGNAL_FUNCTION must be set');
+const lambda = new LambdaClient(config);
+const invokeLater = lambdaEventInvoker(lambda);
+// A restart's driver is this same function, invoked asynchronously.
+const self = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'operate';
 const deps = createOperateDeps(
-  { ecs: new ECSClient(config), s3: new S3Client(s3Config()), ddb: new DynamoDBClient(config) },
+  {
+    ecs: new ECSClient(config),
+    s3: new S3Client(s3Config()),
+    ddb: new DynamoDBClient(config),
+    logs: new CloudWatchLogsClient(config),
+  },
   createTargets(loadTargets()),
-  lambdaInvoker(new LambdaClient(config)),
-  { ...storageSettingsFromEnvironment(), signalFunction },
+  lambdaInvoker(lambda),
+  {
+    ...storageSettingsFromEnvironment(),
+    signalFunction,
+    kick: async (operationId) => {
+      await invokeLater(self, 'driveRestart', { operationId });
+    },
+  },
 );
 
 export const handler = createDispatcher({

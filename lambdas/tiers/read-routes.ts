@@ -7,7 +7,11 @@ import { getLogs, LogsHandlerDeps } from '../logs/handler';
 import { getServiceRoute, listServicesRoute, ServicesHandlerDeps } from '../services/handler';
 import { AwsClients } from '../shared/clients';
 import { TierRoutes } from '../shared/dispatch';
-import { createRateLimiter } from '../shared/rate-limiter';
+import {
+  createRateLimiter,
+  FILTER_LOG_EVENTS_PER_SECOND,
+  GET_LOG_EVENTS_PER_SECOND,
+} from '../shared/rate-limiter';
 import { Targets } from '../shared/targets';
 import { Invoke } from '../shared/invoke';
 import { BackupsHandlerDeps, getBackupRoute, listBackupsRoute } from '../volumes/backups-handler';
@@ -41,10 +45,7 @@ export const readRoutes: TierRoutes<ReadDeps> = {
   configDiff: configDiffRoute,
 };
 
-/** FilterLogEvents allows 5 requests/s per account and Region; keep one for everyone else. */
-export const FILTER_LOG_EVENTS_PER_SECOND = 4;
-/** GetLogEvents allows 10 requests/s per account and Region (some accounts have more). */
-export const GET_LOG_EVENTS_PER_SECOND = 10;
+export { FILTER_LOG_EVENTS_PER_SECOND, GET_LOG_EVENTS_PER_SECOND } from '../shared/rate-limiter';
 
 export function createReadDeps(
   clients: Pick<AwsClients, 'ecs' | 'logs' | 'iam'>,

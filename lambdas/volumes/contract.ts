@@ -13,7 +13,7 @@ const relativePath = z.string().max(1024, 'must be at most 1024 characters');
 const backupId = z.string().regex(BACKUP_ID, "must be a backup id such as '20261203T151500Z-1a2b3c'");
 
 /** The same token with the same request returns the same operation. */
-const clientToken = z
+export const clientToken = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, "must be 8 to 64 letters, digits, '-' or '_' (a UUID works)");
 

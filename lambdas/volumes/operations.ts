@@ -12,6 +12,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { StateTable } from './lease';
+import type { RestartProgress } from '../restart/restart';
 
 export type OperationStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 export const TERMINAL: readonly OperationStatus[] = ['SUCCEEDED', 'FAILED'];
@@ -33,6 +34,10 @@ export interface Operation {
   readonly taskArn?: string;
   readonly result?: Record<string, unknown>;
   readonly error?: string;
+  /** A restart's deployment, rollout state, the tasks it stopped and the ones that failed. */
+  readonly restart?: RestartProgress;
+  /** The Step Functions execution that started it, if one did (stopped when that is aborted). */
+  readonly execution?: string;
   /** The volume lease the operation holds; never shown to callers. */
   readonly lease?: { readonly pk: string; readonly holder: string; readonly token: string };
 }
@@ -79,8 +84,10 @@ export async function getOperation(state: StateTable, id: string): Promise<Opera
 export async function updateOperation(
   state: StateTable,
   id: string,
-  fields: Partial<Pick<Operation, 'status' | 'progress' | 'result' | 'error' | 'taskArn'>>,
+  fields: Partial<Pick<Operation, 'status' | 'progress' | 'result' | 'error' | 'taskArn' | 'restart'>>,
   now: number,
+  /** Only if the restart is still at this step: two drivers never both take the next step. */
+  expectStep?: number,
 ): Promise<boolean> {
   const values: Record<string, unknown> = {
     ':updated': new Date(now).toISOString(),
@@ -89,6 +96,12 @@ export async function updateOperation(
   };
   const sets = ['updatedAt = :updated'];
   const names: Record<string, string> = { '#status': 'status' };
+  let condition = 'attribute_exists(pk) AND NOT #status IN (:succeeded, :failed)';
+  if (expectStep !== undefined) {
+    names['#r'] = 'restart';
+    values[':step'] = expectStep;
+    condition += ' AND #r.step = :step';
+  }
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
     names[`#${key}`] = key;
@@ -101,7 +114,7 @@ export async function updateOperation(
         TableName: state.table,
         Key: marshall({ pk: opKey(id) }),
         UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk) AND NOT #status IN (:succeeded, :failed)',
+        ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
       }),

@@ -4,7 +4,7 @@
 // Lambda. It may run only the pinned sidekick task definitions, on their clusters, and pass
 // only their roles, only to ECS tasks.
 
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +14,7 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { ServiceTarget } from '../config';
 import { BackupStorage } from './backup-storage';
-import { acknowledgeWildcards, awsArn, grantServiceRead } from './read-tier';
+import { acknowledgeWildcards, awsArn, grantLogRead, grantServiceRead } from './read-tier';
 import { SidekickTask } from './sidekick-task';
 import { TierFunction } from './tier-function';
 
@@ -67,6 +67,8 @@ export class OperateTier extends Construct {
       props.targets.map((t) => t.name),
     );
     grantInvokeExactly(role, [...props.configFunctions, props.signal]);
+    grantLogRead(role, props.targets);
+    this.grantRestarts(fn, props.targets);
     acknowledgeWildcards(role, props.storage.catalogFindings(props.targets.map((t) => t.name)));
 
     new events.Rule(this, 'Reconcile', {
@@ -111,6 +113,37 @@ export class OperateTier extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     );
+  }
+
+  /**
+   * stop-tasks restarts stop the services' own tasks, and a restart's driver is this function
+   * invoked asynchronously. That grant is a policy of its own: in the role's default policy it
+   * would make the function depend on its own ARN.
+   */
+  private grantRestarts(fn: lambda.Function, services: readonly ServiceTarget[]) {
+    const clusters = [...new Set(services.map((t) => t.cluster))];
+    const policy = new iam.Policy(this, 'RestartDriver', {
+      roles: [this.lambda.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'DriveRestartsAsynchronously',
+          actions: ['lambda:InvokeFunction'],
+          resources: [fn.functionArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'StopServiceTasksForRestarts',
+          actions: ['ecs:StopTask'],
+          resources: clusters.map((c) => awsArn('ecs', `task/${c}/*`)),
+          conditions: { ArnEquals: { 'ecs:cluster': clusters.map((c) => awsArn('ecs', `cluster/${c}`)) } },
+        }),
+      ],
+    });
+    for (const c of clusters) {
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/${c}/*]`,
+        reason: `task ids are not known at deploy time; StopTask is limited to tasks of the configured cluster ${c}`,
+      });
+    }
   }
 
   /** A rolling restart (config reload) is an UpdateService with forceNewDeployment. */

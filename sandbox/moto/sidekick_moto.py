@@ -9,10 +9,13 @@ Fidelity fixes for gaps in moto 5.2.1, each one marked below:
   - RunTask with awsvpc networking crashes (NetworkInterface.private_dns_name is missing).
   - A task holds only its first container; ECS reports one per container definition.
   - ListTasks ignores serviceName; ECS filters on the task group "service:<name>".
-  - RunTask/CreateService/UpdateService drop enableExecuteCommand.
+  - RunTask/CreateService/UpdateService drop enableExecuteCommand (and deploymentConfiguration).
   - StopTask sets no stopCode, timestamps or container states.
   - DescribeTasks moves running tasks towards STOPPED, a step per call.
-  - FilterLogEvents ignores logStreamNamePrefix.
+    - FilterLogEvents ignores logStreamNamePrefix.
+  - UpdateService with forceNewDeployment or a new task definition only renames the one
+    deployment; ECS makes a new PRIMARY deployment (IN_PROGRESS) and keeps the old one ACTIVE
+    until the scheduler has replaced its tasks.
   - ExecuteCommand is not implemented: here it checks the task as ECS does and hands out a
     session whose streamUrl points at the sandbox's exec gateway (sandbox/exec-gateway).
 
@@ -127,6 +130,10 @@ def _remember_service_exec_flag(original):
             result.result["service"].enable_execute_command = bool(flag)
         elif not hasattr(result.result["service"], "enable_execute_command"):
             result.result["service"].enable_execute_command = False
+        # moto drops deploymentConfiguration too (the minimum healthy percent restarts honour).
+        deployment = self._get_param("deploymentConfiguration")
+        if deployment:
+            result.result["service"].deployment_configuration = deployment
         return result
 
     return wrapper
@@ -149,6 +156,35 @@ def _list_tasks(self, cluster_str=None, container_instance=None, family=None, st
 
 
 ecs_models.EC2ContainerServiceBackend.list_tasks = _list_tasks
+
+_original_update_service = ecs_models.EC2ContainerServiceBackend.update_service
+
+
+def _update_service(self, service_properties):
+    force = service_properties.get("force_new_deployment", False)
+    new_definition = service_properties.get("task_definition")
+    service = self._get_service(service_properties.get("cluster", "default"), service_properties["service"].split("/")[-1])
+    before = [dict(d) for d in service.deployments]
+    running_before, pending_before = service.running_count, service.pending_count
+    result = _original_update_service(self, service_properties)
+    # moto sets runningCount to a new desiredCount at once; here the scheduler reports it.
+    result.running_count, result.pending_count = running_before, pending_before
+    if not before or not (force or (new_definition and new_definition != before[0].get("taskDefinition"))):
+        return result
+    now = utcnow()
+    primary = dict(result.deployments[0])
+    primary.update(
+        id=primary["id"] if force else f"ecs-svc/{secrets.randbelow(32**12)}",
+        createdAt=now, updatedAt=now, runningCount=0, pendingCount=0, failedTasks=0,
+        desiredCount=result.desired_count, taskDefinition=result.task_definition,
+        rolloutState="IN_PROGRESS", rolloutStateReason=f"ECS deployment {primary['id']} in progress.",
+    )
+    old = [dict(d, status="ACTIVE", updatedAt=now) for d in before if d.get("status") in ("PRIMARY", "ACTIVE")]
+    result.deployments = [primary] + old
+    return result
+
+
+ecs_models.EC2ContainerServiceBackend.update_service = _update_service
 
 _original_stop_task = ecs_models.EC2ContainerServiceBackend.stop_task
 
@@ -366,6 +402,8 @@ def set_service_state(body):
             if key in body:
                 primary[key] = body[key]
         primary["updatedAt"] = utcnow()
+        if body.get("retireOldDeployments"):
+            service.deployments = [primary]
     if "event" in body:
         created = _time(body.get("eventAt")) or utcnow()
         service.events.insert(0, {"id": body.get("eventId", str(len(service.events) + 1)), "createdAt": created, "message": body["event"]})
