@@ -17,6 +17,7 @@ import { ExecFunctions } from './constructs/exec-tier';
 import { OperateTier } from './constructs/operate-tier';
 import { OpsApi } from './constructs/ops-api';
 import { ReadTier } from './constructs/read-tier';
+import { Runbooks } from './constructs/runbooks';
 import { SidekickTask } from './constructs/sidekick-task';
 import { FunctionNetwork } from './constructs/tier-function';
 import { sidekickImageDirectory } from './sidekick-image';
@@ -30,6 +31,7 @@ export class SidekickStack extends Stack {
   readonly api: OpsApi;
   readonly demo?: DemoService;
   readonly storage: BackupStorage;
+  readonly runbooks: Runbooks;
 
   constructor(scope: Construct, id: string, props: SidekickStackProps = {}) {
     super(scope, id, props);
@@ -74,6 +76,13 @@ export class SidekickStack extends Stack {
       ...(config?.api?.rateLimit ? { rateLimit: config.api.rateLimit } : {}),
       ...(config?.api?.burstLimit ? { burstLimit: config.api.burstLimit } : {}),
     });
+    this.runbooks = new Runbooks(this, 'Runbooks', {
+      read: read.lambda.function,
+      operate: operate.lambda.function,
+      ...retention,
+    });
+    this.runbooks.grantUse(this.api.tierPolicies.operate!, 'operate');
+    this.runbooks.grantUse(this.api.tierPolicies.read!, 'read');
   }
 
   /**

@@ -78,8 +78,9 @@ export const DEMO_CONFIG: SidekickConfig = {
         subnetIds: ['subnet-0a11ce5a4d0b0001'],
         securityGroupIds: ['sg-0a11ce5a4d0b0001'],
       },
-      // The demo app ships a checker for its config format (sandbox/demo-app/bin/validate-config).
-      validators: [['validate-config']],
+      // The demo app ships a checker for its config format (sandbox/demo-app/bin/validate-config)
+      // and a control command the runbooks use to quiesce it and check its health.
+      validators: [['validate-config'], ['app-ctl', 'pause'], ['app-ctl', 'resume'], ['app-ctl', 'health']],
     },
   },
 };

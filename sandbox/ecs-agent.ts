@@ -36,6 +36,8 @@ export class SandboxEcsAgent {
   private readonly launched = new Set<string>();
   private readonly stopping = new Set<string>();
   private poller: Poller | undefined;
+  /** Test knob: leave new sidekick tasks unlaunched (a task that takes its time to start). */
+  holdLaunches = false;
 
   constructor(private readonly options: EcsAgentOptions) {
     this.program = bundleLambda(
@@ -56,7 +58,7 @@ export class SandboxEcsAgent {
   private async poll(): Promise<void> {
     const families = new Map<string, string>();
     for (const v of this.options.volumes.values()) families.set(v.family, v.cluster);
-    for (const [family, cluster] of families) {
+    for (const [family, cluster] of this.holdLaunches ? [] : families) {
       const fresh = (await this.list(cluster, { family, desiredStatus: 'RUNNING' })).filter(
         (arn) => !this.launched.has(arn),
       );

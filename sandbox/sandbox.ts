@@ -35,6 +35,9 @@ import { MotoServer, startMoto } from './moto-server';
 import { sandboxRuntime } from './runtime';
 import { TaskRuntime } from './task-runtime';
 import { SandboxServiceScheduler } from './service-scheduler';
+import { LocalRunbooks, serveStepFunctions } from './step-functions';
+import { RUNBOOK_ACTIONS, RUNBOOKS } from '../lambdas/runbooks/inputs';
+import { RUNBOOK_DEFINITIONS, StateMachineDefinition } from '../lib/runbooks/definitions';
 
 export interface SandboxOptions {
   /** An AWS endpoint that is already running; when unset, the sandbox starts moto. */
@@ -53,11 +56,19 @@ export interface SandboxOptions {
   readonly onRequest?: (line: AccessLogLine) => void;
   /** Backup and restore tasks are stopped after this long (default 120 minutes). */
   readonly timeLimitMs?: number;
+  /** The runbooks' definitions by state machine name (default: built as the stack builds them). */
+  readonly runbookDefinitions?: Record<string, StateMachineDefinition>;
+  /** Every Wait state of a runbook pauses this long (default 500 ms). */
+  readonly runbookWaitMs?: number;
 }
 
 export interface SandboxInfo {
   readonly apiUrl: string;
   readonly awsEndpoint: string;
+  /** The Step Functions API of the sandbox's runbooks. */
+  readonly stepFunctionsEndpoint: string;
+  /** Runbook name → state machine ARN. */
+  readonly runbooks: Record<string, string>;
   readonly region: string;
   readonly identities: Record<Tier, { accessKeyId: string; secretAccessKey: string; arn: string }>;
 }
@@ -73,6 +84,7 @@ export interface Sandbox extends SandboxInfo {
   provisionStorage(): Promise<void>;
   /** Undefined when the AWS endpoint is not the sandbox's moto (no ExecuteCommand there). */
   readonly execGateway?: ExecGateway;
+  readonly stepFunctions: LocalRunbooks;
   /** The demo service's scheduler (when the demo runs as local containers). */
   readonly scheduler?: SandboxServiceScheduler;
   readonly stateDir: string;
@@ -82,6 +94,9 @@ export interface Sandbox extends SandboxInfo {
 export const SANDBOX_FILE = 'sandbox.json';
 /** The operate Lambda's name in the sandbox (it invokes itself to drive restarts). */
 const OPERATE_FUNCTION = 'sandbox-operate';
+const READ_FUNCTION = 'sandbox-read';
+/** The sandbox's runbooks are named as the stack names them, with this stack name. */
+export const SANDBOX_STACK = 'EcsSidekick';
 /** The sandbox API's resource ARNs: account, a fixed API id and stage. */
 export const SANDBOX_API_ARN_BASE = `arn:aws:execute-api:${SANDBOX_REGION}:${SANDBOX_ACCOUNT}:sandbox/local`;
 const DEMO_APP = join(__dirname, 'demo-app');
@@ -227,6 +242,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     invocable[SIGNAL_FUNCTION] = signalDispatcher;
     invocable[OPERATE_FUNCTION] = dispatchers.operate as ReturnType<typeof createDispatcher>;
+    invocable[READ_FUNCTION] = dispatchers.read as ReturnType<typeof createDispatcher>;
     for (const target of provisioned.targets) {
       for (const [volume, v] of Object.entries(target.volumes ?? {})) {
         if (!v.files) continue;
@@ -250,6 +266,49 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     }
     const identityObjects = createIdentities(SANDBOX_ACCOUNT, SANDBOX_API_ARN_BASE);
+    const functionArn = (name: string) => `arn:aws:lambda:${region}:${SANDBOX_ACCOUNT}:function:${name}`;
+    const runbooks = await LocalRunbooks.create({
+      region,
+      account: SANDBOX_ACCOUNT,
+      definitions:
+        options.runbookDefinitions ??
+        Object.fromEntries(
+          RUNBOOKS.map((name) => [
+            `${SANDBOX_STACK}-${name}`,
+            RUNBOOK_DEFINITIONS[name]({
+              read: functionArn(READ_FUNCTION),
+              operate: functionArn(OPERATE_FUNCTION),
+            }),
+          ]),
+        ),
+      // A Task state invokes the function its Resource names; its error keeps its type name.
+      invoke: async (arn, payload) => {
+        const fn = invocable[arn.split(':').pop() ?? ''];
+        if (!fn) throw new Error(`sandbox: no function ${arn}`);
+        return JSON.parse(JSON.stringify((await fn(payload as never, {})) ?? null)) as unknown;
+      },
+      waitMs: options.runbookWaitMs ?? 500,
+      onEnded: async (execution) => {
+        await invoke(OPERATE_FUNCTION, 'executionEnded', {
+          executionArn: execution.executionArn,
+          status: execution.status,
+        }).catch(() => undefined);
+      },
+    });
+    stops.push(() => runbooks.stopAll());
+    const tierOfKey = new Map(Object.entries(identityObjects).map(([tier, i]) => [i.accessKeyId, tier]));
+    const stepFunctions = await serveStepFunctions(runbooks, {
+      region,
+      secretOf: (key) => Object.values(identityObjects).find((i) => i.accessKeyId === key)?.secretAccessKey,
+      mayCall: (key, action) => {
+        const actions = RUNBOOK_ACTIONS[tierOfKey.get(key) as keyof typeof RUNBOOK_ACTIONS];
+        return (
+          action === 'ListStateMachines' ||
+          (!!actions && [...actions.machines, ...actions.executions].includes(action as never))
+        );
+      },
+    });
+    stops.push(() => stepFunctions.close());
     const api = await startLocalApi({
       region,
       accountId: SANDBOX_ACCOUNT,
@@ -264,6 +323,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const info: SandboxInfo = {
       apiUrl: api.url,
       awsEndpoint,
+      stepFunctionsEndpoint: stepFunctions.url,
+      runbooks: Object.fromEntries(
+        runbooks.list().map((m) => [m.name.replace(`${SANDBOX_STACK}-`, ''), m.stateMachineArn]),
+      ),
       region,
       identities: Object.fromEntries(
         Object.entries(identityObjects).map(([tier, i]) => [
@@ -288,6 +351,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
       ...(execGateway ? { execGateway } : {}),
       ...(scheduler ? { scheduler } : {}),
+      stepFunctions: runbooks,
       stateDir,
       async stop() {
         for (const stop of stops.reverse()) await stop();

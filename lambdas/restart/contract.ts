@@ -2,7 +2,7 @@
 
 import { z } from 'zod/v3';
 import { integerParam, serviceKey } from '../shared/validation';
-import { clientToken, OPERATION_ID } from '../volumes/contract';
+import { clientToken, OPERATION_ID, runbookFields } from '../volumes/contract';
 
 export const RESTART_MODES = ['rolling', 'stop-tasks'] as const;
 export type RestartMode = (typeof RESTART_MODES)[number];
@@ -15,6 +15,7 @@ export const StartRestartSchema = z.strictObject({
   /** How long the operation waits for a steady service before it fails. */
   timeoutSeconds: integerParam(10, 3600).default(900),
   clientToken: clientToken.optional(),
+  execution: runbookFields.execution,
 });
 export type StartRestartRequest = z.infer<typeof StartRestartSchema>;
 

@@ -4,7 +4,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RouteHandler } from '../shared/dispatch';
-import { parseInput } from '../shared/validation';
+import { parseInput, refuseRunbookFields } from '../shared/validation';
 import { getOperation, operationView, TERMINAL, unfinishedOperations } from '../volumes/operations';
 import { DriveRestartSchema, StartRestartSchema } from './contract';
 import { advanceRestart, RestartDeps, startRestart } from './restart';
@@ -18,8 +18,9 @@ export interface RestartHandlerDeps extends RestartDeps {
 const HANDOVER_MARGIN_MS = 10_000;
 
 export const startRestartRoute: RouteHandler<RestartHandlerDeps> = async (input, deps, ctx) => {
-  const req = parseInput(StartRestartSchema, input);
-  return startRestart(deps, req, ctx.caller);
+  const { execution, ...req } = parseInput(StartRestartSchema, input);
+  refuseRunbookFields({ execution }, ctx.via);
+  return startRestart(deps, req, ctx.caller, execution);
 };
 
 export const driveRestartRoute: RouteHandler<RestartHandlerDeps> = async (input, deps, ctx) => {

@@ -199,6 +199,18 @@ export const INTERNAL_ROUTES = [
   'validateConfig',
   'reapOperations',
   'driveRestart',
+  // The runbooks' steps (operate Lambda), see lambdas/runbooks/steps.ts.
+  'checkRunbookInput',
+  'takeVolumeLease',
+  'releaseVolumeLease',
+  'scaleService',
+  'checkSteady',
+  'reloadService',
+  'runCheck',
+  'verifyService',
+  'undoConfigChange',
+  'saveDiagnosis',
+  'executionEnded',
 ] as const;
 export type InternalRouteId = (typeof INTERNAL_ROUTES)[number];
 

@@ -32,6 +32,15 @@ export const serviceKey = z
  * An integer that may arrive as a query-string digit string or as a JSON number
  * (Step Functions, direct invoke). "12abc", "1e3" and "-1" are rejected.
  */
+/** Fields only ecs-sidekick's own runbooks set: an API caller naming one gets a 400. */
+export function refuseRunbookFields(req: object, via: 'apigateway' | 'invoke'): void {
+  if (via !== 'apigateway') return;
+  for (const field of ['execution', 'lease']) {
+    if (field in req && (req as Record<string, unknown>)[field] !== undefined)
+      throw new ValidationError(field, 'is set only by ecs-sidekick runbooks');
+  }
+}
+
 export function integerParam(min: number, max: number) {
   return z
     .union([

@@ -58,7 +58,7 @@ export async function runJob(deps: SidekickDeps, job: SidekickJob, stop: AbortSi
     Math.max(0, job.deadline - deps.now()),
   );
   const heartbeat = setInterval(() => {
-    renewLease(deps.state, job.lease, deps.now()).catch((error: unknown) => {
+    renewLease(deps.state, job.lease, deps.now(), job.lease.ttlMs).catch((error: unknown) => {
       if (error instanceof LeaseLost) abort.abort(error);
       else log.warn('lease renewal failed; will retry', { error: String(error) });
     });
@@ -75,7 +75,7 @@ export async function runJob(deps: SidekickDeps, job: SidekickJob, stop: AbortSi
 
   const commitCheck = async () => {
     if (abort.signal.aborted) throw abort.signal.reason;
-    await renewLease(deps.state, job.lease, deps.now());
+    await renewLease(deps.state, job.lease, deps.now(), job.lease.ttlMs);
   };
   const onProgress = (p: { bytes: number; files: number }) => {
     progress = p;
@@ -116,7 +116,10 @@ export async function runJob(deps: SidekickDeps, job: SidekickJob, stop: AbortSi
     },
     deps.now(),
   );
-  await releaseLease(deps.state, job.lease);
+  // A runbook's lease stays with the runbook (renewed once more); any other is released.
+  if (job.lease.keep)
+    await renewLease(deps.state, job.lease, deps.now(), job.lease.ttlMs).catch(() => undefined);
+  else await releaseLease(deps.state, job.lease);
   log[outcome.status === 'SUCCEEDED' ? 'info' : 'error'](`${job.kind} ${outcome.status.toLowerCase()}`, {
     ...(outcome.error ? { error: outcome.error } : {}),
     recorded: finished,

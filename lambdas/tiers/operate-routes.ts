@@ -18,6 +18,7 @@ import {
 import { JobDeps } from '../volumes/jobs';
 import { createReloader } from '../volumes/reload';
 import { StorageSettings } from './storage-settings';
+import * as steps from '../runbooks/steps';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   driveRestartRoute,
@@ -41,6 +42,17 @@ export const operateRoutes: TierRoutes<OperateDeps> = {
   }),
   restart: startRestartRoute,
   driveRestart: driveRestartRoute,
+  checkRunbookInput: steps.checkRunbookInputRoute,
+  takeVolumeLease: steps.takeVolumeLeaseRoute,
+  releaseVolumeLease: steps.releaseVolumeLeaseRoute,
+  scaleService: steps.scaleServiceRoute,
+  checkSteady: steps.checkSteadyRoute,
+  reloadService: steps.reloadServiceRoute,
+  runCheck: steps.runCheckRoute,
+  verifyService: steps.verifyServiceRoute,
+  undoConfigChange: steps.undoConfigChangeRoute,
+  saveDiagnosis: steps.saveDiagnosisRoute,
+  executionEnded: steps.executionEndedRoute,
 };
 
 export function createOperateDeps(

@@ -66,14 +66,14 @@ export async function applyConfigChange(
   if (request.validate) {
     validation = await runValidator(deps.reloader, target.name, request.validate);
     if (validation.exitCode !== 0) {
-      const undo = written.previous.exists ? { rollbackTo: written.previous.version } : { remove: true };
-      const undone = (await deps.invoke(files, 'writeConfigFile', {
-        ...ref,
-        author: `ecs-sidekick for ${caller}`,
-        expectedVersion: written.version,
-        note: `undo version ${written.version} (validation failed): back to version ${written.previous.version}`,
-        ...undo,
-      })) as WriteResult;
+      const undone = await undoWrite(
+        deps.invoke,
+        files,
+        ref,
+        written,
+        `ecs-sidekick for ${caller}`,
+        `undo version ${written.version} (validation failed): back to version ${written.previous.version}`,
+      );
       const how =
         validation.exitCode === null
           ? `did not finish (${validation.error ?? 'no exit code'})`
@@ -90,6 +90,25 @@ export async function applyConfigChange(
       ? await deps.reloader.rollingRestart(target)
       : summarizeSignal(await deps.reloader.signal(target.name, request.reload));
   return { ...written, ...(validation ? { validation } : {}), reload };
+}
+
+/** Puts back what was live before `written`: the previous version, or no file when there was none. */
+export async function undoWrite(
+  invoke: Invoke,
+  writer: string,
+  ref: { service: string; volume: string; path: string },
+  written: WriteResult,
+  author: string,
+  note: string,
+): Promise<WriteResult> {
+  const undo = written.previous.exists ? { rollbackTo: written.previous.version } : { remove: true };
+  return (await invoke(writer, 'writeConfigFile', {
+    ...ref,
+    author,
+    expectedVersion: written.version,
+    note,
+    ...undo,
+  })) as WriteResult;
 }
 
 async function runValidator(

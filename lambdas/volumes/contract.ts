@@ -19,11 +19,25 @@ export const clientToken = z
 
 export const OPERATION_ID = /^op-[0-9a-f]{24}$/;
 
+/** Set only by runbooks (direct invocations): the execution, and a lease it holds. */
+export const runbookFields = {
+  execution: z.string().max(2048).optional(),
+  lease: z
+    .strictObject({
+      pk: z.string(),
+      holder: z.string(),
+      token: z.string(),
+      ttlMs: z.number().int().positive(),
+    })
+    .optional(),
+};
+
 export const StartBackupSchema = z.strictObject({
   service: serviceKey,
   volume,
   path: relativePath.optional(),
   clientToken: clientToken.optional(),
+  execution: runbookFields.execution,
 });
 export type StartBackupRequest = z.infer<typeof StartBackupSchema>;
 
@@ -33,6 +47,7 @@ export const StartRestoreSchema = z.strictObject({
   volume,
   path: relativePath.optional(),
   clientToken: clientToken.optional(),
+  ...runbookFields,
 });
 export type StartRestoreRequest = z.infer<typeof StartRestoreSchema>;
 

@@ -2,7 +2,7 @@
 // GET /operations/{operationId}, and the scheduled reconciliation.
 
 import { RouteHandler } from '../shared/dispatch';
-import { parseInput } from '../shared/validation';
+import { parseInput, refuseRunbookFields } from '../shared/validation';
 import { GetOperationSchema, StartBackupSchema, StartRestoreSchema } from './contract';
 import { JobDeps, startJob } from './jobs';
 import { getOperation, operationView } from './operations';
@@ -10,11 +10,13 @@ import { reconcileAll, reconcileOperation } from './reconcile';
 
 export const startBackupRoute: RouteHandler<JobDeps> = async (input, deps, ctx) => {
   const req = parseInput(StartBackupSchema, input);
+  refuseRunbookFields(req, ctx.via);
   return startJob(deps, { kind: 'backup', ...req }, ctx.caller);
 };
 
 export const startRestoreRoute: RouteHandler<JobDeps> = async (input, deps, ctx) => {
   const req = parseInput(StartRestoreSchema, input);
+  refuseRunbookFields(req, ctx.via);
   return startJob(deps, { kind: 'restore', ...req }, ctx.caller);
 };
 

@@ -11,7 +11,7 @@ import { describeService } from '../shared/ecs-lookup';
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../shared/errors';
 import { Targets } from '../shared/targets';
 import { StorageDeps } from './backup';
-import { acquireLease, leaseKey, releaseLease, StateTable } from './lease';
+import { acquireLease, leaseKey, LeaseLost, releaseLease, renewLease, StateTable } from './lease';
 import { newBackupId } from './manifest';
 import {
   claimClientToken,
@@ -42,7 +42,15 @@ export const SidekickJobSchema = z.strictObject({
   path: z.string().optional(),
   caller: z.string(),
   deadline: z.number(),
-  lease: z.strictObject({ pk: z.string(), holder: z.string(), token: z.string() }),
+  lease: z.strictObject({
+    pk: z.string(),
+    holder: z.string(),
+    token: z.string(),
+    /** Renewed for this long (default 2 minutes). */
+    ttlMs: z.number().optional(),
+    /** Held by a runbook: the sidekick renews it but leaves releasing it to the runbook. */
+    keep: z.boolean().optional(),
+  }),
 });
 export type SidekickJob = z.infer<typeof SidekickJobSchema>;
 
@@ -62,6 +70,17 @@ export interface JobRequest {
   readonly path?: string;
   readonly backupId?: string;
   readonly clientToken?: string;
+  /** A lease a runbook already holds on the volume, used instead of taking one. */
+  readonly lease?: RunbookLease;
+  /** The Step Functions execution that asks (its abort stops the task). */
+  readonly execution?: string;
+}
+
+export interface RunbookLease {
+  readonly pk: string;
+  readonly holder: string;
+  readonly token: string;
+  readonly ttlMs: number;
 }
 
 export function sidekickVolume(
@@ -100,14 +119,16 @@ export async function startJob(deps: JobDeps, request: JobRequest, caller: strin
     const { existing } = await claimClientToken(deps.state, request.clientToken, hash, operationId, now);
     if (existing) return operationView(await getOperation(deps.state, existing));
   }
-  let lease;
+  let lease: Operation['lease'] & object;
   try {
-    lease = await acquireLease(
-      deps.state,
-      leaseKey(target.name, request.volume),
-      { operationId, kind: request.kind, caller },
-      now,
-    );
+    lease = request.lease
+      ? await useRunbookLease(deps, request.lease, leaseKey(target.name, request.volume), now)
+      : await acquireLease(
+          deps.state,
+          leaseKey(target.name, request.volume),
+          { operationId, kind: request.kind, caller },
+          now,
+        );
   } catch (error) {
     if (request.clientToken) await forgetClientToken(deps.state, request.clientToken);
     throw error;
@@ -126,7 +147,13 @@ export async function startJob(deps: JobDeps, request: JobRequest, caller: strin
     createdAt: new Date(now).toISOString(),
     updatedAt: new Date(now).toISOString(),
     deadline: now + deps.timeLimitMs,
-    lease: { pk: lease.pk, holder: lease.holder, token: lease.token },
+    lease: {
+      pk: lease.pk,
+      holder: lease.holder,
+      token: lease.token,
+      ...(lease.keep ? { keep: true, ttlMs: lease.ttlMs } : {}),
+    },
+    ...(request.execution ? { execution: request.execution } : {}),
   };
   await createOperation(deps.state, op);
   const job: SidekickJob = {
@@ -147,12 +174,24 @@ export async function startJob(deps: JobDeps, request: JobRequest, caller: strin
   } catch (error) {
     const message = `the sidekick task could not be started: ${(error as Error).message}`;
     await updateOperation(deps.state, operationId, { status: 'FAILED', error: message }, deps.now());
-    await releaseLease(deps.state, lease);
+    if (!lease.keep) await releaseLease(deps.state, lease);
     throw error instanceof UpstreamError ? error : new UpstreamError(message, { cause: error });
   }
 }
 
-async function checkRestorable(
+/** The runbook's lease, if it is for this volume and still held (renewing it proves both). */
+async function useRunbookLease(deps: JobDeps, lease: RunbookLease, key: string, now: number) {
+  if (lease.pk !== key) throw new ValidationError('lease', `is a lease on ${lease.pk}, not on ${key}`);
+  try {
+    await renewLease(deps.state, lease, now, lease.ttlMs);
+  } catch (error) {
+    if (error instanceof LeaseLost) throw new ConflictError(error.message);
+    throw error;
+  }
+  return { ...lease, keep: true as const };
+}
+
+export async function checkRestorable(
   deps: JobDeps,
   target: ServiceTarget,
   volume: string,

@@ -39,7 +39,14 @@ export interface Operation {
   /** The Step Functions execution that started it, if one did (stopped when that is aborted). */
   readonly execution?: string;
   /** The volume lease the operation holds; never shown to callers. */
-  readonly lease?: { readonly pk: string; readonly holder: string; readonly token: string };
+  readonly lease?: {
+    readonly pk: string;
+    readonly holder: string;
+    readonly token: string;
+    /** A runbook's lease: renewed for ttlMs, released by the runbook, not by the operation. */
+    readonly keep?: boolean;
+    readonly ttlMs?: number;
+  };
 }
 
 /** An operation as callers see it. */

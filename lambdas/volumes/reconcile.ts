@@ -26,7 +26,7 @@ export async function reconcileOperation(
   const failure = await whyFailed(deps, op, cluster, now);
   if (!failure) return op;
   if (await updateOperation(deps.state, op.id, { status: 'FAILED', error: failure }, now)) {
-    if (op.lease) await releaseLease(deps.state, op.lease);
+    if (op.lease && !op.lease.keep) await releaseLease(deps.state, op.lease);
   }
   return getOperation(deps.state, op.id);
 }

@@ -93,6 +93,23 @@ export class BackupStorage extends Construct {
     ]);
   }
 
+  /** Writes the diagnoses the diagnose-failed-start runbook keeps, under diagnoses/<service>/. */
+  grantDiagnosesWrite(grantee: iam.IGrantable, services: readonly string[]): [string, string][] {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeepDiagnoses',
+        actions: ['s3:PutObject'],
+        resources: services.map((s) => this.bucket.arnForObjects(`diagnoses/${s}/*`)),
+      }),
+    );
+    const stack = Stack.of(this);
+    const bucketId = stack.resolve(stack.getLogicalId(this.bucket.node.defaultChild as CfnElement)) as string;
+    return services.map((s) => [
+      `Resource::<${bucketId}.Arn>/diagnoses/${s}/*`,
+      `only ${s}'s diagnoses; the * is the time and execution of each`,
+    ]);
+  }
+
   /** Lists backups of the given services and reads their manifests. */
   grantCatalogRead(grantee: iam.IGrantable, services: readonly string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -69,7 +69,11 @@ export class OperateTier extends Construct {
     grantInvokeExactly(role, [...props.configFunctions, props.signal]);
     grantLogRead(role, props.targets);
     this.grantRestarts(fn, props.targets);
-    acknowledgeWildcards(role, props.storage.catalogFindings(props.targets.map((t) => t.name)));
+    const services = props.targets.map((t) => t.name);
+    acknowledgeWildcards(role, [
+      ...props.storage.catalogFindings(services),
+      ...props.storage.grantDiagnosesWrite(role, services),
+    ]);
 
     new events.Rule(this, 'Reconcile', {
       description: 'ecs-sidekick: fail and stop sidekick tasks that died or passed their time limit',

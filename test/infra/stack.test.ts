@@ -75,6 +75,8 @@ function concrete(value: unknown, s: Synth): string {
     const target = s.json.Resources[v.Ref];
     if (target?.Type === 'AWS::ApiGateway::RestApi') return 'api123';
     if (target?.Type === 'AWS::ApiGateway::Stage') return target.Properties.StageName;
+    if (target?.Type === 'AWS::StepFunctions::StateMachine')
+      return `arn:aws:states:eu-west-1:123456789012:stateMachine:${target.Properties.StateMachineName}`;
   }
   if (v['Fn::Join']) return (v['Fn::Join'][1] as unknown[]).map((x) => concrete(x, s)).join(v['Fn::Join'][0]);
   throw new Error(`cannot make ${JSON.stringify(value)} concrete`);

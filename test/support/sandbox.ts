@@ -23,6 +23,7 @@ import { DEMO_CONFIG, SANDBOX_REGION } from '../../sandbox/demo';
 import { MotoServer, resetMoto, startMoto } from '../../sandbox/moto-server';
 import { sandboxRuntime, SandboxRuntime } from '../../sandbox/runtime';
 import { Sandbox, startSandbox } from '../../sandbox/sandbox';
+import { StateMachineDefinition } from '../../lib/runbooks/definitions';
 
 export interface TestSandbox {
   readonly moto: MotoServer;
@@ -47,7 +48,12 @@ export interface TestSandbox {
 
 export async function startTestSandbox(
   config: SidekickConfig = DEMO_CONFIG,
-  options: { seed?: boolean; timeLimitMs?: number } = {},
+  options: {
+    seed?: boolean;
+    timeLimitMs?: number;
+    runbookDefinitions?: Record<string, StateMachineDefinition>;
+    runbookWaitMs?: number;
+  } = {},
 ): Promise<TestSandbox> {
   const moto = await startMoto();
   const stateDir = mkdtempSync(join(tmpdir(), 'sidekick-test-'));
@@ -57,6 +63,8 @@ export async function startTestSandbox(
     config,
     stateDir,
     ...(options.timeLimitMs !== undefined ? { timeLimitMs: options.timeLimitMs } : {}),
+    ...(options.runbookDefinitions ? { runbookDefinitions: options.runbookDefinitions } : {}),
+    ...(options.runbookWaitMs !== undefined ? { runbookWaitMs: options.runbookWaitMs } : {}),
   });
   const awsCalls: string[] = [];
   const count: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
