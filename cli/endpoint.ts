@@ -26,6 +26,14 @@ export interface Connection {
   /** Credentials for a route's tier; undefined = send unsigned. */
   credentialsFor(tier: Tier): AwsCredentialIdentityProvider | AwsCredentialIdentity | undefined;
   readonly source: 'flag' | 'sandbox' | 'stack';
+  /** The runbooks' state machines, and the Step Functions endpoint when it is not AWS's. */
+  runbooks?(): Promise<Runbooks>;
+}
+
+export interface Runbooks {
+  readonly endpoint?: string;
+  /** Runbook name → state machine ARN. */
+  readonly machines: Record<string, string>;
 }
 
 export const DEFAULT_STACK = 'EcsSidekick';
@@ -34,16 +42,16 @@ const SandboxFile = z.object({
   apiUrl: z.string().url(),
   region: z.string(),
   identities: z.record(z.enum(TIERS), z.object({ accessKeyId: z.string(), secretAccessKey: z.string() })),
+  stepFunctionsEndpoint: z.string().url().optional(),
+  runbooks: z.record(z.string()).optional(),
 });
 
 export async function resolveConnection(options: GlobalOptions, cwd = process.cwd()): Promise<Connection> {
   const explicit = options.endpoint ?? process.env.SIDEKICK_ENDPOINT;
   if (explicit) {
-    return viaCredentialChain(
-      explicit.replace(/\/$/, ''),
-      options.region ?? regionOf(explicit) ?? defaultRegion(),
-      options,
-      'flag',
+    const region = options.region ?? regionOf(explicit) ?? defaultRegion();
+    return viaCredentialChain(explicit.replace(/\/$/, ''), region, options, 'flag', () =>
+      stackRunbooks(options.stack ?? process.env.SIDEKICK_STACK ?? DEFAULT_STACK, region, options.profile),
     );
   }
   const sandboxFile = findUp(cwd, join('.sidekick', 'sandbox.json'));
@@ -60,12 +68,20 @@ export async function resolveConnection(options: GlobalOptions, cwd = process.cw
         const as = options.as ?? tier;
         return as === 'none' ? undefined : sandbox.identities[as];
       },
+      runbooks: async () => ({
+        ...(sandbox.stepFunctionsEndpoint ? { endpoint: sandbox.stepFunctionsEndpoint } : {}),
+        machines: sandbox.runbooks ?? {},
+      }),
     };
   }
   const stack = options.stack ?? process.env.SIDEKICK_STACK ?? DEFAULT_STACK;
   const region = options.region ?? defaultRegion();
-  const apiUrl = await stackApiUrl(stack, region, options.profile);
-  return viaCredentialChain(apiUrl, region, options, 'stack');
+  const outputs = await stackOutputs(stack, region, options.profile);
+  const apiUrl = outputs.ApiUrl;
+  if (!apiUrl) throw new CliError(`stack ${stack} has no ApiUrl output; is it an ecs-sidekick stack?`);
+  return viaCredentialChain(apiUrl.replace(/\/$/, ''), region, options, 'stack', async () => ({
+    machines: runbooksOf(outputs),
+  }));
 }
 
 function viaCredentialChain(
@@ -73,27 +89,55 @@ function viaCredentialChain(
   region: string,
   options: GlobalOptions,
   source: Connection['source'],
+  runbooks: () => Promise<Runbooks>,
 ): Connection {
   const chain = fromNodeProviderChain(options.profile ? { profile: options.profile } : {});
-  return { apiUrl, region, source, credentialsFor: () => (options.as === 'none' ? undefined : chain) };
+  return {
+    apiUrl,
+    region,
+    source,
+    credentialsFor: () => (options.as === 'none' ? undefined : chain),
+    runbooks,
+  };
 }
 
-async function stackApiUrl(stack: string, region: string, profile: string | undefined): Promise<string> {
+async function stackOutputs(
+  stack: string,
+  region: string,
+  profile: string | undefined,
+): Promise<Record<string, string>> {
   const cfn = new CloudFormationClient({
     region,
     credentials: fromNodeProviderChain(profile ? { profile } : {}),
   });
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stack }));
-    const url = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
-    if (!url) throw new CliError(`stack ${stack} has no ApiUrl output; is it an ecs-sidekick stack?`);
-    return url.replace(/\/$/, '');
+    return Object.fromEntries(
+      (out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+    );
   } catch (error) {
-    if (error instanceof CliError) throw error;
     throw new CliError(
       `no endpoint: pass --endpoint, start the sandbox (npm start), or deploy the stack (${stack} in ${region}: ${(error as Error).message})`,
     );
   }
+}
+
+async function stackRunbooks(stack: string, region: string, profile: string | undefined): Promise<Runbooks> {
+  return { machines: runbooksOf(await stackOutputs(stack, region, profile)) };
+}
+
+/** Outputs `Runbook<Name>Arn` → `{ '<name>': arn }` (`RunbookConfigChangeArn` → `config-change`). */
+function runbooksOf(outputs: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(outputs)
+      .filter(([key]) => /^Runbook[A-Za-z]+Arn$/.test(key))
+      .map(([key, arn]) => [
+        key
+          .slice('Runbook'.length, -'Arn'.length)
+          .replace(/[A-Z]/g, (c, i: number) => `${i ? '-' : ''}${c.toLowerCase()}`),
+        arn,
+      ]),
+  );
 }
 
 /** `https://abc.execute-api.eu-west-1.amazonaws.com/v1` → eu-west-1 */

@@ -21,7 +21,8 @@ import { RELOADS } from '../lambdas/volumes/contract';
 import { RESTART_MODES } from '../lambdas/restart/contract';
 import { restartCommand } from './commands/restart';
 import { servicesCommand, statusCommand } from './commands/services';
-import { resolveConnection, DEFAULT_STACK, GlobalOptions } from './endpoint';
+import { Connection, resolveConnection, DEFAULT_STACK, GlobalOptions } from './endpoint';
+import { runbookListCommand, runbookStartCommand, runbookStatusCommand } from './commands/runbook';
 import { CliError } from './errors';
 import { createOutput, Output } from './output';
 
@@ -70,12 +71,18 @@ export function buildProgram(): Command {
         api: ReturnType<typeof createApiClient>;
         out: Output;
         opts: ProgramOptions;
+        connection: Connection;
       }) => Promise<unknown>,
     ) =>
     async () => {
       const opts = program.opts<ProgramOptions>();
       const connection = await resolveConnection(opts);
-      const code = await action({ api: createApiClient(connection), out: createOutput(opts.output), opts });
+      const code = await action({
+        api: createApiClient(connection),
+        out: createOutput(opts.output),
+        opts,
+        connection,
+      });
       commandExitCode = typeof code === 'number' ? code : 0;
     };
 
@@ -172,6 +179,29 @@ export function buildProgram(): Command {
       (service: string, options: { mode: string; timeout?: number; clientToken?: string; wait?: boolean }) =>
         run(({ api, out }) => restartCommand(api, out, service, options))(),
     );
+
+  const runbook = program
+    .command('runbook')
+    .description('Step Functions runbooks built from the same Lambdas');
+  runbook
+    .command('list')
+    .description(
+      'the runbooks, their state machines and what their input needs (JSON Schema with --output json)',
+    )
+    .action(run(({ connection, out }) => runbookListCommand(connection, out)));
+  runbook
+    .command('start <name>')
+    .description('start a runbook and follow it state by state; exit 1 unless it succeeds')
+    .requiredOption('--service <name>', 'the service it operates')
+    .option('--input <file>', 'a JSON file with the rest of the input (see runbook list)')
+    .option('--no-wait', 'print the execution ARN and return')
+    .action((name: string, options: { service: string; input?: string; wait?: boolean }) =>
+      run(({ connection, out }) => runbookStartCommand(connection, out, name, options))(),
+    );
+  runbook
+    .command('status <executionArn>')
+    .description("an execution's status, the states it went through, and its result or error")
+    .action((arn: string) => run(({ connection, out }) => runbookStatusCommand(connection, out, arn))());
 
   const job = (c: Command) =>
     c

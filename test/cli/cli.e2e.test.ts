@@ -320,3 +320,86 @@ describe('sidekick backup, restore, config', () => {
     expect(diff.stdout).toMatch(/\+greeting=hello from the cli/);
   });
 });
+
+describe('sidekick restart and runbooks', () => {
+  const appConf = () => join(cwd, '.sidekick', 'volumes', 'web', 'config', 'app.conf');
+  const inputFile = (input: object) => {
+    const file = join(cwd, `input-${Math.random().toString(16).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(input));
+    return file;
+  };
+
+  it('restart --wait follows the rollout and reports a steady service', async () => {
+    const restart = await cli('restart', 'web', '--wait');
+    expect(restart.code).toBe(0);
+    expect(restart.stdout).toMatch(
+      /^restart op-[0-9a-f]{24} of web: SUCCEEDED \(deployment ecs-svc\/\d+ COMPLETED, 3\/3 running\)/,
+    );
+    expect(restart.stdout).toMatch(/web is steady/);
+  });
+
+  it('runbook list shows the four runbooks and what their input needs', async () => {
+    const list = await cli('runbook', 'list');
+    for (const name of ['backup-then-restart', 'config-change', 'restore', 'diagnose-failed-start'])
+      expect(list.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
+    const json = JSON.parse((await cli('--output', 'json', 'runbook', 'list')).stdout) as {
+      name: string;
+      input: { required: string[] };
+    }[];
+    expect(json.find((r) => r.name === 'config-change')?.input.required).toEqual([
+      'service',
+      'path',
+      'content',
+    ]);
+  });
+
+  it('config-change with a failing validation keeps the old config, reloaded, and says why', async () => {
+    const before = readFileSync(appConf(), 'utf8');
+    const failed = await cli(
+      'runbook',
+      'start',
+      'config-change',
+      '--service',
+      'web',
+      '--input',
+      inputFile({ path: 'app.conf', content: 'greeting=bad\nworkers=0\n', validate: ['validate-config'] }),
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^Sidekick\.CheckFailedError: validate .*workers must be a whole number/m);
+    expect(failed.stderr).toMatch(/\s+Validate\n(.|\n)*\s+Undo\n(.|\n)*\s+UndoReload\n/);
+    expect(failed.stderr).toMatch(/runbook FAILED after \d+\.\ds/);
+    expect(readFileSync(appConf(), 'utf8')).toBe(before);
+  });
+
+  it('config-change with a passing validation makes the new config live and reloaded; status reports it', async () => {
+    const ok = await cli(
+      'runbook',
+      'start',
+      'config-change',
+      '--service',
+      'web',
+      '--input',
+      inputFile({
+        path: 'app.conf',
+        content: 'greeting=from a runbook\nworkers=5\n',
+        validate: ['validate-config'],
+        settleSeconds: 1,
+      }),
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/\s+Reload\n(.|\n)*\s+Verify\n/);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ service: 'web', path: 'app.conf', reload: 'HUP' });
+    expect(readFileSync(appConf(), 'utf8')).toBe('greeting=from a runbook\nworkers=5\n');
+    const arn = /started: (arn:\S+)/.exec(ok.stderr)![1]!;
+    const status = await cli('runbook', 'status', arn);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/: SUCCEEDED \(CheckInput > Write > HasValidate > Validate > Reload/);
+  });
+
+  it('runbook start refuses an unknown runbook, and the read tier cannot start one', async () => {
+    expect((await cli('runbook', 'start', 'nope', '--service', 'web')).code).toBe(1);
+    const denied = await cli('--as', 'read', 'runbook', 'start', 'diagnose-failed-start', '--service', 'web');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/not authorized to perform states:StartExecution/);
+  });
+});

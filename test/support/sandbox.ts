@@ -84,6 +84,7 @@ export async function startTestSandbox(
     source: 'sandbox',
     credentialsFor: (routeTier) =>
       tier === 'none' ? undefined : (sandbox.identities[tier] ?? sandbox.identities[routeTier]),
+    runbooks: async () => ({ endpoint: sandbox.stepFunctionsEndpoint, machines: sandbox.runbooks }),
   });
   return {
     moto,
