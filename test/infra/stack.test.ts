@@ -602,3 +602,96 @@ describe('backups, sidekick tasks and config files', () => {
     );
   });
 });
+
+describe('runbooks', () => {
+  const machines = () => resources(demo, 'AWS::StepFunctions::StateMachine');
+  /** The definition with every Lambda ARN replaced by the logical id of its function. */
+  const definitionOf = (machine: { Properties: any }) => {
+    const render = (v: any): string =>
+      typeof v === 'string'
+        ? v
+        : v['Fn::Join']
+          ? (v['Fn::Join'][1] as any[]).map(render).join(v['Fn::Join'][0])
+          : `fn:${v['Fn::GetAtt'][0]}`;
+    return JSON.parse(render(machine.Properties.DefinitionString)) as {
+      TimeoutSeconds: number;
+      States: Record<string, any>;
+    };
+  };
+
+  it('deploys the four runbooks as standard state machines with logging ALL without data, and tracing', () => {
+    const names = machines().map(([, m]) => m.Properties.StateMachineName);
+    expect(names.sort()).toEqual(
+      ['backup-then-restart', 'config-change', 'diagnose-failed-start', 'restore'].map(
+        (n) => `TestSidekick-${n}`,
+      ),
+    );
+    for (const [, m] of machines()) {
+      expect(m.Properties.StateMachineType).toBe('STANDARD');
+      expect(m.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+      expect(m.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+  });
+
+  it('gives every Task state a timeout and retries of named errors, and every execution a timeout', () => {
+    for (const [, m] of machines()) {
+      const definition = definitionOf(m);
+      expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+      for (const [name, state] of Object.entries(definition.States)) {
+        if (state.Type === 'Wait')
+          expect([name, state.Seconds ?? state.SecondsPath]).toEqual([name, expect.anything()]);
+        if (state.Type !== 'Task') continue;
+        expect([name, state.TimeoutSeconds]).toEqual([name, expect.any(Number)]);
+        expect(state.Retry[0].ErrorEquals).toEqual(
+          expect.arrayContaining(['Sidekick.ThrottledError', 'Lambda.ServiceException']),
+        );
+        for (const c of state.Catch ?? []) expect(c.ErrorEquals.length).toBeGreaterThan(0);
+        if (state.Catch) expect(state.Catch[0].ErrorEquals).toContain('Sidekick.CheckFailedError');
+      }
+    }
+  });
+
+  it('invokes only the read and operate Lambdas, each state with a route of the Lambda it invokes', () => {
+    const fnIds = new Set(resources(demo, 'AWS::Lambda::Function').map(([id]) => id));
+    for (const [, m] of machines()) {
+      for (const state of Object.values(definitionOf(m).States)) {
+        if (state.Type !== 'Task') continue;
+        const id = String(state.Resource).replace(/^fn:/, '');
+        expect(fnIds.has(id)).toBe(true);
+        expect(id).toMatch(/^(Read|Operate)Lambda/);
+      }
+    }
+  });
+
+  it('lets the operate tier start and stop runbooks, the read tier only follow them', () => {
+    const policy = (tier: string) =>
+      resources(demo, 'AWS::IAM::ManagedPolicy').find(([, p]) =>
+        String(p.Properties.Description).includes(` ${tier} tier`),
+      )![1];
+    const actions = (tier: string) =>
+      (policy(tier).Properties.PolicyDocument.Statement as any[]).flatMap((s) => [s.Action].flat());
+    expect(actions('operate')).toEqual(
+      expect.arrayContaining(['states:StartExecution', 'states:StopExecution']),
+    );
+    expect(actions('read')).toEqual(expect.arrayContaining(['states:DescribeExecution']));
+    expect(actions('read')).not.toContain('states:StartExecution');
+    expect(actions('breakglass').filter((a) => a.startsWith('states:'))).toEqual([]);
+  });
+
+  it('hands aborted and timed-out executions to the operate Lambda, and outputs each runbook ARN', () => {
+    const [, rule] = resources(demo, 'AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern?.source?.[0] === 'aws.states',
+    )!;
+    expect(rule.Properties.EventPattern.detail.status).toEqual(['ABORTED', 'TIMED_OUT', 'FAILED']);
+    expect(rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]).toMatch(/^OperateLambda/);
+    expect(JSON.stringify(rule.Properties.Targets[0].InputTransformer)).toMatch(/executionEnded/);
+    expect(Object.keys(demo.json.Outputs)).toEqual(
+      expect.arrayContaining([
+        'RunbookBackupThenRestartArn',
+        'RunbookConfigChangeArn',
+        'RunbookRestoreArn',
+        'RunbookDiagnoseFailedStartArn',
+      ]),
+    );
+  });
+});
