@@ -127,6 +127,8 @@ export const SidekickConfigSchema = z.strictObject({
     .optional(),
   logRetentionDays: z.number().int().min(1).max(3653).optional(),
   backups: BackupsConfigSchema.optional(),
+  /** Stopped tasks of the services are kept this many days for diagnose. @default 30 */
+  taskHistory: z.strictObject({ retentionDays: z.number().int().min(1).max(3653).optional() }).optional(),
 });
 
 export type SidekickConfig = z.infer<typeof SidekickConfigSchema>;

@@ -18,6 +18,7 @@ import { OperateTier } from './constructs/operate-tier';
 import { OpsApi } from './constructs/ops-api';
 import { ReadTier } from './constructs/read-tier';
 import { Runbooks } from './constructs/runbooks';
+import { TaskHistory } from './constructs/task-history';
 import { SidekickTask } from './constructs/sidekick-task';
 import { FunctionNetwork } from './constructs/tier-function';
 import { sidekickImageDirectory } from './sidekick-image';
@@ -75,6 +76,12 @@ export class SidekickStack extends Stack {
       },
       ...(config?.api?.rateLimit ? { rateLimit: config.api.rateLimit } : {}),
       ...(config?.api?.burstLimit ? { burstLimit: config.api.burstLimit } : {}),
+    });
+    new TaskHistory(this, 'TaskHistory', {
+      targets: volumes.targets,
+      recorder: operate.lambda.function,
+      readers: [read.lambda.function],
+      ...(config?.taskHistory?.retentionDays ? { retentionDays: config.taskHistory.retentionDays } : {}),
     });
     this.runbooks = new Runbooks(this, 'Runbooks', {
       read: read.lambda.function,

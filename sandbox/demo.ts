@@ -44,6 +44,7 @@ export const DEMO = {
   /** Backups, and the operations/leases table (the stack's bucket and table). */
   bucket: 'ecs-sidekick-sandbox-backups',
   table: 'ecs-sidekick-sandbox-state',
+  historyTable: 'ecs-sidekick-sandbox-task-history',
   sidekickLogGroup: '/ecs-sidekick/demo/sidekick',
 } as const;
 

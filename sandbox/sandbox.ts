@@ -35,6 +35,7 @@ import { MotoServer, startMoto } from './moto-server';
 import { sandboxRuntime } from './runtime';
 import { TaskRuntime } from './task-runtime';
 import { SandboxServiceScheduler } from './service-scheduler';
+import { forwardTaskStops } from './task-events';
 import { LocalRunbooks, serveStepFunctions } from './step-functions';
 import { RUNBOOK_ACTIONS, RUNBOOKS } from '../lambdas/runbooks/inputs';
 import { RUNBOOK_DEFINITIONS, StateMachineDefinition } from '../lib/runbooks/definitions';
@@ -143,7 +144,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       bucket: DEMO.bucket,
       table: DEMO.table,
       logGroup: DEMO.sidekickLogGroup,
+      historyTable: DEMO.historyTable,
     };
+    const history = { ddb: clients.ddb, table: storage.historyTable, retentionDays: 30 };
     const configured = resolveTargets(options.config ?? DEMO_CONFIG);
     const provisionStorage = async () => {
       await createStorage(clients, storage).catch(ignoreExists);
@@ -183,7 +186,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
     };
     const storageDeps = { s3: clients.s3, bucket: storage.bucket, now: Date.now };
-    const readDeps = createReadDeps(clients, targets, { storage: storageDeps, invoke });
+    const readDeps = createReadDeps(clients, targets, { storage: storageDeps, invoke, history });
     // A restart's driver runs in the background, as an asynchronous invocation would; it is
     // abandoned when the sandbox stops, as Lambda would when its function is deleted.
     let running = true;
@@ -194,6 +197,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       signalFunction: SIGNAL_FUNCTION,
       timeLimitMs: options.timeLimitMs ?? 120 * 60_000,
       restartPollMs: 300,
+      history,
       kick: async (operationId) => {
         if (!running) return;
         invoke(OPERATE_FUNCTION, 'driveRestart', { operationId }).catch((error: unknown) => {
@@ -243,6 +247,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     invocable[SIGNAL_FUNCTION] = signalDispatcher;
     invocable[OPERATE_FUNCTION] = dispatchers.operate as ReturnType<typeof createDispatcher>;
     invocable[READ_FUNCTION] = dispatchers.read as ReturnType<typeof createDispatcher>;
+    const taskEvents = forwardTaskStops({
+      ecs: new ECSClient(clientConfig(awsOptions)),
+      clusters: [...new Set(configured.map((t) => t.cluster))],
+      deliver: (detail) => invoke(OPERATE_FUNCTION, 'recordTaskStop', detail),
+    });
+    stops.push(() => taskEvents.stop());
     for (const target of provisioned.targets) {
       for (const [volume, v] of Object.entries(target.volumes ?? {})) {
         if (!v.files) continue;

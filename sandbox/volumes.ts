@@ -16,6 +16,8 @@ export interface SandboxStorage {
   readonly bucket: string;
   readonly table: string;
   readonly logGroup: string;
+  /** Stopped tasks kept for diagnose (the stack's task history table). */
+  readonly historyTable: string;
 }
 
 export function volumeDir(stateDir: string, service: string, volume: string): string {
@@ -51,6 +53,20 @@ export async function createStorage(
     new UpdateTimeToLiveCommand({
       TableName: storage.table,
       TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+    }),
+  );
+  await clients.ddb.send(
+    new CreateTableCommand({
+      TableName: storage.historyTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'service', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'service', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
     }),
   );
   await clients.logs.send(new CreateLogGroupCommand({ logGroupName: storage.logGroup }));

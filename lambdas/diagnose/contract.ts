@@ -34,6 +34,8 @@ export interface StoppedContainer {
 
 export interface StoppedTaskReport {
   readonly id: string;
+  /** ECS no longer describes it: it comes from the task history the stack records. */
+  readonly fromHistory?: boolean;
   readonly taskDefinition: string;
   readonly stopCode?: string;
   readonly stoppedReason?: string;

@@ -20,6 +20,7 @@ import {
   taskIdOf,
 } from '../shared/ecs-lookup';
 import { RateLimiter } from '../shared/rate-limiter';
+import { recentStops, TaskHistory } from './history';
 import { Classification, classifyStoppedTask, isFailure, placementFailure } from './causes';
 import {
   ContainerLogTail,
@@ -34,6 +35,8 @@ export interface DiagnoseDeps {
   readonly ecs: ECSClient;
   readonly logs: CloudWatchLogsClient;
   readonly getLimiter: RateLimiter;
+  /** Stopped tasks recorded from ECS events, for those DescribeTasks has forgotten. */
+  readonly history?: TaskHistory;
 }
 
 /** Events this long before a task's creation and after its stop are "around" it. */
@@ -48,15 +51,22 @@ export async function diagnoseService(
   target: ServiceTarget,
   query: DiagnoseQuery,
 ): Promise<Diagnosis> {
-  const [service, stopped] = await Promise.all([
+  const [service, described, remembered] = await Promise.all([
     describeService(deps.ecs, target),
     describeServiceTasks(deps.ecs, target, 'STOPPED', 100),
+    deps.history ? recentStops(deps.history, target.name, query.tasks) : Promise.resolve([]),
   ]);
+  const known = new Set(described.map((t) => t.taskArn));
+  const fromHistory = new Set(remembered.filter((t) => !known.has(t.taskArn)).map((t) => t.taskArn));
+  const stopped = [...described, ...remembered.filter((t) => fromHistory.has(t.taskArn))];
   const latest = stopped
     .sort((a, b) => time(b.stoppedAt ?? b.createdAt) - time(a.stoppedAt ?? a.createdAt))
     .slice(0, query.tasks);
   const reports = await Promise.all(
-    latest.map((task) => reportStoppedTask(deps, target, service, task, query.lines)),
+    latest.map(async (task) => ({
+      ...(await reportStoppedTask(deps, target, service, task, query.lines)),
+      ...(fromHistory.has(task.taskArn) ? { fromHistory: true } : {}),
+    })),
   );
   const findings = serviceFindings(target, service, reports.length);
   const failure = reports.find((r) => isFailure(r.cause));

@@ -211,6 +211,7 @@ export const INTERNAL_ROUTES = [
   'undoConfigChange',
   'saveDiagnosis',
   'executionEnded',
+  'recordTaskStop',
 ] as const;
 export type InternalRouteId = (typeof INTERNAL_ROUTES)[number];
 

@@ -19,6 +19,7 @@ import { JobDeps } from '../volumes/jobs';
 import { createReloader } from '../volumes/reload';
 import { StorageSettings } from './storage-settings';
 import * as steps from '../runbooks/steps';
+import { recordTaskStopRoute, TaskHistory } from '../diagnose/history';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   driveRestartRoute,
@@ -28,7 +29,9 @@ import {
 } from '../restart/handler';
 import { createRateLimiter, GET_LOG_EVENTS_PER_SECOND } from '../shared/rate-limiter';
 
-export interface OperateDeps extends JobDeps, ConfigWriteDeps, RestartHandlerDeps {}
+export interface OperateDeps extends JobDeps, ConfigWriteDeps, RestartHandlerDeps {
+  readonly history?: TaskHistory;
+}
 
 export const operateRoutes: TierRoutes<OperateDeps> = {
   startBackup: startBackupRoute,
@@ -53,6 +56,7 @@ export const operateRoutes: TierRoutes<OperateDeps> = {
   undoConfigChange: steps.undoConfigChangeRoute,
   saveDiagnosis: steps.saveDiagnosisRoute,
   executionEnded: steps.executionEndedRoute,
+  recordTaskStop: recordTaskStopRoute,
 };
 
 export function createOperateDeps(
@@ -64,6 +68,7 @@ export function createOperateDeps(
     /** Starts a restart's driver in the background. */
     kick: (operationId: string) => Promise<void>;
     restartPollMs?: number;
+    history?: TaskHistory;
   },
   now: () => number = Date.now,
 ): OperateDeps {
@@ -90,6 +95,7 @@ export function createOperateDeps(
       }),
     },
     kick: settings.kick,
+    ...(settings.history ? { history: settings.history } : {}),
     restartPollMs: settings.restartPollMs ?? 5_000,
   };
 }

@@ -2,6 +2,7 @@
 // the configured services, read their log groups and their task roles' policies, nothing more.
 
 import { diagnoseRoute, DiagnoseHandlerDeps } from '../diagnose/handler';
+import { TaskHistory } from '../diagnose/history';
 import { execCheckRoute, ExecCheckHandlerDeps } from '../exec/check-handler';
 import { getLogs, LogsHandlerDeps } from '../logs/handler';
 import { getServiceRoute, listServicesRoute, ServicesHandlerDeps } from '../services/handler';
@@ -50,12 +51,13 @@ export { FILTER_LOG_EVENTS_PER_SECOND, GET_LOG_EVENTS_PER_SECOND } from '../shar
 export function createReadDeps(
   clients: Pick<AwsClients, 'ecs' | 'logs' | 'iam'>,
   targets: Targets,
-  volumes: { storage: StorageDeps; invoke: Invoke },
+  volumes: { storage: StorageDeps; invoke: Invoke; history?: TaskHistory },
   now: () => number = Date.now,
 ): ReadDeps {
   return {
     storage: volumes.storage,
     invoke: volumes.invoke,
+    ...(volumes.history ? { history: volumes.history } : {}),
     ecs: clients.ecs,
     logs: clients.logs,
     iam: clients.iam,

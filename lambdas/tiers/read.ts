@@ -11,6 +11,8 @@ import { lambdaInvoker } from '../shared/invoke';
 import { createLogger } from '../shared/logger';
 import { createTargets, loadTargets } from '../shared/targets';
 import { createReadDeps, readRoutes } from './read-routes';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { taskHistoryFromEnvironment, withHistory } from '../diagnose/history';
 
 const config = clientConfig();
 const clients = {
@@ -28,6 +30,7 @@ const deps = createReadDeps(clients, createTargets(loadTargets()), {
     now: Date.now,
   },
   invoke: lambdaInvoker(new LambdaClient(config)),
+  ...withHistory(taskHistoryFromEnvironment(new DynamoDBClient(config))),
 });
 
 export const handler = createDispatcher({
