@@ -10,6 +10,7 @@ import { benchBundles, LOAD_RUNS } from './bundles';
 import { benchExec, EXEC_RUNS } from './exec';
 import { benchQuery, QUERY_RUNS } from './logs-query';
 import { benchVolumes, CONFIG_RUNS } from './volumes';
+import { benchRunbooks, RUNBOOK_RUNS } from './runbooks';
 
 async function main() {
   const bundles = await benchBundles();
@@ -72,6 +73,10 @@ async function main() {
     `config through the sandbox API (median of ${CONFIG_RUNS}): write ${volumes.config.writeMedianMs} ms, read ${volumes.config.readMedianMs} ms`,
   );
 
+  const runbooks = await benchRunbooks();
+  console.log(`\nRestarts and runbooks on the sandbox (polls every 0.5 s; median of ${RUNBOOK_RUNS})`);
+  console.table(runbooks);
+
   const results = {
     date: new Date().toISOString(),
     node: process.version,
@@ -79,6 +84,7 @@ async function main() {
     logsQuery: query,
     exec,
     volumes,
+    runbooks,
   };
   writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log('\nwrote bench/results.json');

@@ -1,5 +1,5 @@
 // Benchmark baseline: only the SDK clients and commands the operate Lambda uses (backups,
-// restores, operations, config writes), as any hand-written Lambda would bundle them.
+// restores, operations, config writes, restarts, runbook steps, task history), as any hand-written Lambda would bundle them.
 
 import {
   DeleteItemCommand,
@@ -18,10 +18,24 @@ import {
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CloudWatchLogsClient,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
 
-export const clients = [new ECSClient({}), new DynamoDBClient({}), new S3Client({}), new LambdaClient({})];
+export const clients = [
+  new ECSClient({}),
+  new DynamoDBClient({}),
+  new S3Client({}),
+  new LambdaClient({}),
+  new CloudWatchLogsClient({}),
+];
 export const commands = [
+  PutObjectCommand,
+  FilterLogEventsCommand,
+  GetLogEventsCommand,
   DescribeServicesCommand,
   DescribeTasksCommand,
   RunTaskCommand,

@@ -1,5 +1,5 @@
 // Benchmark baseline: only the SDK clients and commands the read tier uses (status, logs,
-// diagnose, exec-check, backups list, config reads), as any hand-written Lambda would bundle them.
+// diagnose with task history, exec-check, backups list, config reads), as any hand-written Lambda would bundle them.
 
 import {
   CloudWatchLogsClient,
@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 
 export const clients = [
   new ECSClient({}),
@@ -32,8 +33,10 @@ export const clients = [
   new IAMClient({}),
   new S3Client({}),
   new LambdaClient({}),
+  new DynamoDBClient({}),
 ];
 export const commands = [
+  QueryCommand,
   ListObjectsV2Command,
   GetObjectCommand,
   InvokeCommand,

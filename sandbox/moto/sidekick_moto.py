@@ -12,7 +12,7 @@ Fidelity fixes for gaps in moto 5.2.1, each one marked below:
   - RunTask/CreateService/UpdateService drop enableExecuteCommand (and deploymentConfiguration).
   - StopTask sets no stopCode, timestamps or container states.
   - DescribeTasks moves running tasks towards STOPPED, a step per call.
-    - FilterLogEvents ignores logStreamNamePrefix.
+    - FilterLogEvents ignores logStreamNamePrefix, and matches every event for `?a ?b` (any term).
   - UpdateService with forceNewDeployment or a new task definition only renames the one
     deployment; ECS makes a new PRIMARY deployment (IN_PROGRESS) and keeps the old one ACTIVE
     until the scheduler has replaced its tasks.
@@ -215,6 +215,31 @@ def _find_task(backend, cluster_str, task_str):
 
 
 ecs_models.EC2ContainerServiceBackend.stop_task = _stop_task
+
+from moto.logs import models as logs_models
+import re as _re
+
+_OR_PATTERN = _re.compile(r'^(\s*\?("[^"]*"|[^\s"?]+))+\s*$')
+_OriginalEventMessageFilter = logs_models.EventMessageFilter
+
+
+class _EventMessageFilter:
+    """moto matches every event for `?term ?"a phrase"` (any of the terms); CloudWatch does not."""
+
+    def __init__(self, pattern):
+        self.terms = None
+        if pattern and _OR_PATTERN.match(pattern):
+            self.terms = [t.strip('"') for t in _re.findall(r'\?("[^"]*"|[^\s"?]+)', pattern)]
+        else:
+            self.original = _OriginalEventMessageFilter(pattern)
+
+    def matches(self, message):
+        if self.terms is None:
+            return self.original.matches(message)
+        return any(term in message for term in self.terms)
+
+
+logs_models.EventMessageFilter = _EventMessageFilter
 
 _original_filter_log_events = LogsResponse.filter_log_events
 
