@@ -50,7 +50,12 @@ In another shell, try:
   npx sidekick logs web --since 5m
   npx sidekick logs web --follow
   npx sidekick diagnose web
+  npx sidekick exec web -- ls -la /
+  npx sidekick backup web --volume data --wait
+  npx sidekick restart web --wait
+  npx sidekick runbook list
   npx sidekick logs web --as read        # a tier identity; --as none sends unsigned
+(the README has more, including runbook inputs)
 
 Ctrl-C stops the sandbox and everything it started.`);
   let stopping = false;
