@@ -184,9 +184,9 @@ export async function advanceRestart(deps: RestartDeps, op: Operation): Promise<
     await updateOperation(deps.state, op.id, { restart: observed }, now);
     return { ...op, restart: observed };
   }
-  const next = restart.remaining.find(
-    (id) => healthyIds.has(id) || running.some((t) => taskIdOf(t.taskArn) === id),
-  );
+  // Tasks of the plan that have gone away meanwhile need no stopping.
+  const runningIds = new Set(running.map((t) => taskIdOf(t.taskArn)));
+  const next = restart.remaining.find((id) => runningIds.has(id));
   if (!next) return finish(deps, op, { ...observed, remaining: [] }, undefined);
   if (now > op.deadline) return finish(deps, op, observed, timeoutError(op));
   if (healthy.length - 1 < (restart.minimumHealthy ?? 0)) {

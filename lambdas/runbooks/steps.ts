@@ -193,7 +193,7 @@ export const checkSteadyRoute: RouteHandler<OperateDeps> = async (input, deps) =
 };
 
 /** config-change: the reload, by signal (done at once) or rolling restart (an operation to await). */
-export const reloadServiceRoute: RouteHandler<OperateDeps> = async (input, deps) => {
+export const reloadServiceRoute: RouteHandler<OperateDeps> = async (input, deps, ctx) => {
   const req = parseInput(
     z.strictObject({
       service: serviceKey,
@@ -214,7 +214,7 @@ export const reloadServiceRoute: RouteHandler<OperateDeps> = async (input, deps)
         timeoutSeconds: req.restartTimeoutSeconds,
         clientToken: req.clientToken,
       },
-      'runbook',
+      ctx.caller,
       req.execution,
     );
     return { operationId: op.id };
