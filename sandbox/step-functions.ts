@@ -77,15 +77,12 @@ export interface LocalRunbooksOptions {
 }
 
 export class LocalRunbooks {
-  private readonly machines = new Map<string, LocalStateMachine>();
   readonly executions = new Map<string, Execution>();
 
   private constructor(
     private readonly options: LocalRunbooksOptions,
-    machines: Map<string, LocalStateMachine>,
-  ) {
-    this.machines = machines;
-  }
+    private readonly machines: ReadonlyMap<string, LocalStateMachine>,
+  ) {}
 
   static async create(options: LocalRunbooksOptions): Promise<LocalRunbooks> {
     const { StateMachine } = await import('aws-local-stepfunctions');

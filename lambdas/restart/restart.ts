@@ -318,7 +318,11 @@ async function healthyTasks(ecs: ECSClient, tasks: readonly Task[]): Promise<Tas
  * Tasks of the service that failed since the restart began (not those a deployment or a
  * user stopped), diagnosed. The diagnosis (log lines included) runs only when there are some.
  */
-async function failedSince(deps: RestartDeps, target: ServiceTarget, since: number): Promise<FailedTask[]> {
+export async function failedSince(
+  deps: Pick<RestartDeps, 'ecs' | 'diagnose'>,
+  target: ServiceTarget,
+  since: number,
+): Promise<FailedTask[]> {
   const stopped = await describeServiceTasks(deps.ecs, target, 'STOPPED', 100);
   const recent = stopped.filter(
     (t) => t.stopCode !== 'UserInitiated' && (t.stoppedAt ?? t.createdAt ?? new Date(0)).getTime() >= since,

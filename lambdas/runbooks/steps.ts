@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { StopTaskCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { DeleteItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod/v3';
 import { ServiceTarget } from '../../lib/config';
 import { shlexQuote } from '../exec/command';
-import { ExecResult } from '../exec/contract';
+import { argv, ExecResult } from '../exec/contract';
 import { requireConfiguredValidator } from '../exec/validators';
-import { rollingOutcome, startRestart } from '../restart/restart';
+import { failedSince, rollingOutcome, startRestart } from '../restart/restart';
 import { describeServiceTasks } from '../services/service-status';
 import { RouteHandler } from '../shared/dispatch';
 import { describeService, getTaskDefinition, containerLogs } from '../shared/ecs-lookup';
@@ -23,15 +23,13 @@ import { parseInput, serviceKey } from '../shared/validation';
 import { filesOf, undoWrite } from '../volumes/config-change';
 import { configPath, WriteResult } from '../volumes/config-store';
 import { checkRestorable, sidekickVolume } from '../volumes/jobs';
-import { acquireLease, leaseKey, releaseLease } from '../volumes/lease';
+import { acquireLease, leaseKey, releaseLease, scanStateTable } from '../volumes/lease';
 import { TERMINAL, unfinishedOperations, updateOperation } from '../volumes/operations';
-import { RELOADS } from '../volumes/contract';
+import { ExecutionArnSchema, RELOADS, RunbookLeaseSchema } from '../volumes/contract';
 import type { OperateDeps } from '../tiers/operate-routes';
 import { RUNBOOK_INPUTS, RUNBOOKS, RunbookName } from './inputs';
 
-const execution = z
-  .string()
-  .regex(/^arn:aws[a-z-]*:states:[^:]*:\d{12}:execution:/, 'must be an execution ARN');
+const execution = ExecutionArnSchema;
 
 /** Step 1 of every runbook: the input checked against its schema and the deployed config. */
 export const checkRunbookInputRoute: RouteHandler<OperateDeps> = async (input, deps) => {
@@ -81,13 +79,6 @@ function tokenOf(executionArn: string, step: string): string {
   return `rb-${createHash('sha256').update(`${executionArn}#${step}`).digest('hex').slice(0, 40)}-${step}`;
 }
 
-const LeaseSchema = z.strictObject({
-  pk: z.string().max(300),
-  holder: z.string().max(2048),
-  token: z.string().max(64),
-  ttlMs: z.number().int().positive(),
-});
-
 /** restore: the volume's lease, held by the execution for the whole runbook. */
 export const takeVolumeLeaseRoute: RouteHandler<OperateDeps> = async (input, deps, ctx) => {
   const req = parseInput(
@@ -113,7 +104,7 @@ export const takeVolumeLeaseRoute: RouteHandler<OperateDeps> = async (input, dep
 };
 
 export const releaseVolumeLeaseRoute: RouteHandler<OperateDeps> = async (input, deps) => {
-  const req = parseInput(z.strictObject({ lease: LeaseSchema }), input);
+  const req = parseInput(z.strictObject({ lease: RunbookLeaseSchema }), input);
   await releaseLease(deps.state, req.lease);
   return { released: req.lease.pk };
 };
@@ -234,7 +225,7 @@ export const reloadServiceRoute: RouteHandler<OperateDeps> = async (input, deps,
 /** config-change: a configured command (validator, health check) in a running container; exit 0 or a failure. */
 export const runCheckRoute: RouteHandler<OperateDeps> = async (input, deps) => {
   const req = parseInput(
-    z.strictObject({ service: serviceKey, command: z.array(z.string()).min(1), field: z.string() }),
+    z.strictObject({ service: serviceKey, command: argv, field: z.string().max(32) }),
     input,
   );
   const target = deps.targets.get(req.service);
@@ -274,12 +265,12 @@ export const verifyServiceRoute: RouteHandler<OperateDeps> = async (input, deps)
   const rollout = rollingOutcome(service, undefined);
   if (rollout.status !== 'SUCCEEDED')
     problems.push(`the service is not steady (rollout ${rollout.rollout.rolloutState ?? 'unknown'})`);
-  const failed = (await describeServiceTasks(deps.ecs, target, 'STOPPED', 100)).filter(
-    (t) =>
-      (t.stoppedAt?.getTime() ?? 0) >= since &&
-      (t.stopCode === 'TaskFailedToStart' || t.stopCode === 'EssentialContainerExited'),
-  );
-  if (failed.length > 0) problems.push(`${failed.length} task(s) failed since ${req.since}`);
+  // What counts as a failed task is what a restart reports: the diagnosis says it failed.
+  const failed = await failedSince(deps, target, since);
+  if (failed.length > 0) {
+    const which = failed.map((t) => `${t.id} (${t.cause})`).join(', ');
+    problems.push(`${failed.length} task(s) failed since ${req.since}: ${which}`);
+  }
   const errorLines = await countLogLines(
     deps,
     target,
@@ -418,8 +409,8 @@ export const executionEndedRoute: RouteHandler<OperateDeps> = async (input, deps
       );
     }
   }
-  const scaled = await scanState<{ pk: string; service: string; desiredCount: number }>(
-    deps,
+  const scaled = await scanStateTable<{ pk: string; service: string; desiredCount: number }>(
+    deps.state,
     'begins_with(pk, :p)',
     { ':p': scaledKey(req.executionArn, '') },
   );
@@ -436,10 +427,14 @@ export const executionEndedRoute: RouteHandler<OperateDeps> = async (input, deps
       new DeleteItemCommand({ TableName: deps.state.table, Key: marshall({ pk: s.pk }) }),
     );
   }
-  const leases = await scanState<{ pk: string }>(deps, 'begins_with(pk, :lease) AND holder = :holder', {
-    ':lease': 'lease#',
-    ':holder': req.executionArn,
-  });
+  const leases = await scanStateTable<{ pk: string }>(
+    deps.state,
+    'begins_with(pk, :lease) AND holder = :holder',
+    {
+      ':lease': 'lease#',
+      ':holder': req.executionArn,
+    },
+  );
   for (const lease of leases) {
     await deps.state.ddb.send(
       new DeleteItemCommand({
@@ -460,27 +455,4 @@ export const executionEndedRoute: RouteHandler<OperateDeps> = async (input, deps
 
 function scaledKey(executionArn: string, service: string): string {
   return `scaled#${executionArn}#${service}`;
-}
-
-/** Items of the state table matching a filter (a small table: leases, operations, tokens). */
-async function scanState<T>(
-  deps: OperateDeps,
-  filter: string,
-  values: Record<string, unknown>,
-): Promise<T[]> {
-  const found: T[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await deps.state.ddb.send(
-      new ScanCommand({
-        TableName: deps.state.table,
-        FilterExpression: filter,
-        ExpressionAttributeValues: marshall(values),
-        ...(start ? { ExclusiveStartKey: marshall(start) } : {}),
-      }),
-    );
-    found.push(...(out.Items ?? []).map((item) => unmarshall(item) as T));
-    start = out.LastEvaluatedKey ? unmarshall(out.LastEvaluatedKey) : undefined;
-  } while (start);
-  return found;
 }

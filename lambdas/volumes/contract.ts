@@ -20,16 +20,20 @@ export const clientToken = z
 export const OPERATION_ID = /^op-[0-9a-f]{24}$/;
 
 /** Set only by runbooks (direct invocations): the execution, and a lease it holds. */
+export const ExecutionArnSchema = z
+  .string()
+  .max(2048)
+  .regex(/^arn:aws[a-z-]*:states:[^:]*:\d{12}:execution:/, 'must be an execution ARN');
+/** A volume lease a runbook holds (takeVolumeLease). */
+export const RunbookLeaseSchema = z.strictObject({
+  pk: z.string().max(300),
+  holder: z.string().max(2048),
+  token: z.string().max(64),
+  ttlMs: z.number().int().positive(),
+});
 export const runbookFields = {
-  execution: z.string().max(2048).optional(),
-  lease: z
-    .strictObject({
-      pk: z.string(),
-      holder: z.string(),
-      token: z.string(),
-      ttlMs: z.number().int().positive(),
-    })
-    .optional(),
+  execution: ExecutionArnSchema.optional(),
+  lease: RunbookLeaseSchema.optional(),
 };
 
 export const StartBackupSchema = z.strictObject({

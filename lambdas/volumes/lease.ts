@@ -9,6 +9,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
@@ -135,4 +136,29 @@ export async function releaseLease(
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/** Items of the state table matching a filter, every page (a small table: leases, operations, tokens). */
+export async function scanStateTable<T>(
+  state: StateTable,
+  filter: string,
+  values: Record<string, unknown>,
+  names?: Record<string, string>,
+): Promise<T[]> {
+  const found: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await state.ddb.send(
+      new ScanCommand({
+        TableName: state.table,
+        FilterExpression: filter,
+        ExpressionAttributeValues: marshall(values),
+        ...(names ? { ExpressionAttributeNames: names } : {}),
+        ...(start ? { ExclusiveStartKey: marshall(start) } : {}),
+      }),
+    );
+    found.push(...(out.Items ?? []).map((item) => unmarshall(item) as T));
+    start = out.LastEvaluatedKey ? unmarshall(out.LastEvaluatedKey) : undefined;
+  } while (start);
+  return found;
 }

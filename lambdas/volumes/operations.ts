@@ -4,14 +4,14 @@
 import { createHash } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ConflictError, NotFoundError } from '../shared/errors';
-import { StateTable } from './lease';
+import { scanStateTable, StateTable } from './lease';
 import type { RestartProgress } from '../restart/restart';
 
 export type OperationStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -135,25 +135,13 @@ export async function updateOperation(
 
 /** Operations not finished yet (the table is small: leases, operations, tokens). */
 export async function unfinishedOperations(state: StateTable): Promise<Operation[]> {
-  const found: Operation[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await state.ddb.send(
-      new ScanCommand({
-        TableName: state.table,
-        FilterExpression: 'begins_with(pk, :op) AND #status IN (:pending, :running)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({ ':op': 'op#', ':pending': 'PENDING', ':running': 'RUNNING' }),
-        ...(start ? { ExclusiveStartKey: marshall(start) } : {}),
-      }),
-    );
-    for (const item of out.Items ?? []) {
-      const { pk: _pk, ttl: _ttl, ...op } = unmarshall(item);
-      found.push(op as Operation);
-    }
-    start = out.LastEvaluatedKey ? unmarshall(out.LastEvaluatedKey) : undefined;
-  } while (start);
-  return found;
+  const items = await scanStateTable<Operation & { pk: string; ttl?: number }>(
+    state,
+    'begins_with(pk, :op) AND #status IN (:pending, :running)',
+    { ':op': 'op#', ':pending': 'PENDING', ':running': 'RUNNING' },
+    { '#status': 'status' },
+  );
+  return items.map(({ pk: _pk, ttl: _ttl, ...op }) => op);
 }
 
 export function requestHash(body: unknown): string {
@@ -201,7 +189,6 @@ export async function claimClientToken(
 }
 
 export async function forgetClientToken(state: StateTable, token: string): Promise<void> {
-  const { DeleteItemCommand } = await import('@aws-sdk/client-dynamodb');
   await state.ddb.send(
     new DeleteItemCommand({ TableName: state.table, Key: marshall({ pk: `token#${token}` }) }),
   );
